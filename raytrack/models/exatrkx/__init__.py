@@ -1,0 +1,1 @@
+"""The Exa.TrkX pipeline: metric-learning embedding, filter, interaction GNN."""

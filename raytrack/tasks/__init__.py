@@ -1,0 +1,1 @@
+"""The loop↔family contract (:class:`raytrack.tasks.base.Task`)."""
