@@ -68,9 +68,14 @@ class ModelEntry:
         task_kwargs = {k: v for k, v in hparams.items() if k in task_names}
         return model_kwargs, task_kwargs
 
-    def build(self, hparams: Mapping[str, Any]) -> tuple[nn.Module, Task]:
+    def build(
+        self, hparams: Mapping[str, Any], options: Mapping[str, Any] | None = None
+    ) -> tuple[nn.Module, Task]:
+        """Build the model and its task; ``options`` are the experiment's ``data.options``."""
         model_kwargs, task_kwargs = self.split(hparams)
-        return self.builder(**model_kwargs), self.task(**task_kwargs)
+        task = self.task(**task_kwargs)
+        task.options = self.task.Options.model_validate(dict(options or {}))
+        return self.builder(**model_kwargs), task
 
 
 _REGISTRY: dict[str, ModelEntry] = {}

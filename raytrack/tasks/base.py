@@ -22,7 +22,10 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping, Sequence
 
 import torch
+from pydantic import BaseModel
 from torch import nn
+
+from raytrack.data.options import NoDataOptions
 
 Row = Mapping[str, Any]
 """One stored row as Ray Data yields it (for tracking families: one event)."""
@@ -37,6 +40,12 @@ class Task(ABC):
 
     metrics: ClassVar[tuple[str, ...]] = ("loss",)
     """Names of the validation metrics :meth:`summarize` returns (reported as ``val_<name>``)."""
+
+    Options: ClassVar[type[BaseModel]] = NoDataOptions
+    """The family's dataset options (the experiment's ``data.options``), a pydantic model."""
+
+    options: BaseModel
+    """Set by :meth:`raytrack.models.registry.ModelEntry.build` before the first ``prepare``."""
 
     @abstractmethod
     def prepare(self, row: Row) -> Any:
