@@ -6,15 +6,20 @@ They live in the experiment's ``data.options`` section; a tracking task receives
 - ``pt_signal_cut``: a true edge is *signal* when its particle's pT is above this cut (GeV);
   signal metrics and the ``subset`` regime use it.
 - ``pt_background_cut``: hits of particles with pT at or below this cut are removed from the
-  event (noise hits are governed by ``noise`` alone).
-- ``noise``: keep noise hits (``particle_id == 0``) in the event.
+  event. As in Exa.TrkX's ``select_data`` ("cutting background by pT by definition removes
+  noise"), a cut above 0 removes the noise hits too, whatever ``noise`` says.
+- ``noise``: keep noise hits (``particle_id == 0``) in the event (only with
+  ``pt_background_cut == 0``; see above).
 - ``true_edges``: the truth graph. ``modulewise``: each particle's hits ordered by distance from
-  its production vertex, consecutive hits joined, only one hit kept per module.
-  ``layerwise``: the same, but consecutive *layers* joined: every hit on one layer connects to
-  every hit of the same particle on the next layer along the track.
+  its production vertex, only the nearest hit kept per module, consecutive hits joined.
+  ``layerwise``: the particle's layers ordered by their hit nearest the vertex, every hit on one
+  layer joined to every hit of the same particle on the next layer.
 - ``node2node``: HyperTrack's ground-truth topology between the hits of one particle.
-  ``hyper``: every pair (n(n-1)/2 edges); ``eom``: a chain in production order (n-1 edges);
-  ``cricket``: the chain plus second neighbours (skip-one edges, 2n-3 edges).
+  ``hyper``: every pair (n(n-1)/2 edges); ``eom``: the minimum spanning tree of the hits under
+  3-D distance (n-1 edges; for one hit per layer, the chain in production order); ``cricket``:
+  ``eom`` plus the double hops, pairs of hits two tree edges apart (2n-3 edges for a chain).
+
+:mod:`raytrack.data.truth` implements all of these.
 """
 
 from __future__ import annotations
