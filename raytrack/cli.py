@@ -13,7 +13,9 @@ import sys
 
 COMMAND_MODULES = (
     "raytrack.tune.commands",
-    "raytrack.data.commands",
+    "raytrack.data.generate_command",
+    "raytrack.data.convert_command",
+    "raytrack.config.commands",
 )
 
 
@@ -29,8 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from raytrack.config.errors import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as error:  # every problem of the file, before any work started
+        print(error, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,1 +1,27 @@
+"""The experiment file: schema, validation, the search grammar and its Ray Tune translation.
 
+Importing this package imports neither torch nor ray: the model registry (torch) is loaded when
+a file names its model, and ray only by :func:`tune_search_space`.
+"""
+
+from raytrack.config.errors import ConfigError, Problem
+from raytrack.config.loader import dump_experiment, load_experiment
+from raytrack.config.resolve import apply_trial_config, experiment_to_dict, fixed_experiment
+from raytrack.config.schema import Experiment, SearchParam
+from raytrack.config.search import search_keys, tune_search_space
+from raytrack.config.validate import validate_experiment
+
+__all__ = [
+    "ConfigError",
+    "Experiment",
+    "Problem",
+    "SearchParam",
+    "apply_trial_config",
+    "dump_experiment",
+    "experiment_to_dict",
+    "fixed_experiment",
+    "load_experiment",
+    "search_keys",
+    "tune_search_space",
+    "validate_experiment",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Section(BaseModel):
@@ -48,16 +48,17 @@ class DataSection(Section):
     options: dict[str, Any] = Field(default_factory=dict)
     """The family's dataset options (``pt_signal_cut``, ``true_edges``, ``node2node``, ...)."""
 
-    @model_validator(mode="after")
-    def _split_sums_to_one(self) -> "DataSection":
-        if any(f < 0 for f in self.split) or abs(sum(self.split) - 1.0) > 1e-6:
+    @field_validator("split")
+    @classmethod
+    def _split_sums_to_one(cls, split: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(f < 0 for f in split) or abs(sum(split) - 1.0) > 1e-6:
             raise ValueError(
                 f"split must be three non-negative fractions (train, val, test) summing to 1, "
-                f"but got {list(self.split)}"
+                f"but got {list(split)}"
             )
-        if self.split[0] == 0 or self.split[1] == 0:
-            raise ValueError(f"split needs training and validation events, but got {list(self.split)}")
-        return self
+        if split[0] == 0 or split[1] == 0:
+            raise ValueError(f"split needs training and validation events, but got {list(split)}")
+        return split
 
 
 class OptimizerSection(Section):
@@ -106,9 +107,13 @@ class TrainSection(Section):
 class SearchParam(Section):
     """One searched setting. The kind is ``type`` or inferred from the keys given:
 
-    - ``{low, high}`` with ints → integer range, with floats → float range; ``log``, ``step``;
+    - ``{low, high}``: a range, integer for integer settings (``high`` included), float for
+      float settings, by the bounds' type for untyped ones; ``log``; ``step`` (``low`` and
+      ``high`` must be multiples of it);
     - ``{choices: [...]}`` → categorical (choices may be lists, e.g. regimes);
     - ``{grid: [...]}`` → every value is tried (grid and random searchers only).
+
+    :mod:`raytrack.config.search` checks the grammar and translates it to Ray Tune.
     """
 
     type: Optional[Literal["float", "int", "choice", "grid"]] = None
@@ -170,7 +175,9 @@ class Experiment(Section):
     data: DataSection
     train: TrainSection = Field(default_factory=TrainSection)
     search: dict[str, SearchParam] = Field(default_factory=dict)
-    """Dotted paths (``train.optimizer.lr``) or bare model hyperparameter names (``hidden``)."""
+    """Bare model hyperparameter names (``hidden``), per-keyword toggles of a regime list
+    (``regime.pid``: ``{choices: [true, false]}`` adds or removes ``pid`` from the fixed list), or
+    dotted paths from the root (``train.optimizer.lr``, ``data.options.pt_signal_cut``)."""
     tune: TuneSection = Field(default_factory=TuneSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     storage: str = "raytrack_results"

@@ -9,13 +9,13 @@ flat hyperparameter mapping between the builder and the task by their signatures
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 from torch import nn
 
+from raytrack.config.paths import unknown_message
 from raytrack.tasks.base import Task
 
 
@@ -116,13 +116,7 @@ def get_model(name: str) -> ModelEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(unknown_choice_message("model", name, sorted(_REGISTRY))) from None
-
-
-def unknown_choice_message(kind: str, value: Any, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {kind} {value!r}{hint} (choices: {', '.join(map(str, choices))})"
+        raise KeyError(unknown_message("model", name, sorted(_REGISTRY))) from None
 
 
 def _keyword_parameters(target: Callable[..., Any]) -> list[inspect.Parameter]:
