@@ -66,7 +66,11 @@ def parse_param(
     param: SearchParam, target: Target, searcher: str
 ) -> tuple[Spec | None, list[Issue]]:
     """Check one search entry's grammar against its setting; ``(spec, [])`` when it is sound."""
-    given = param.model_fields_set
+    # What the entry gives, by value (not by pydantic's fields-set, which a dump and reload
+    # of the experiment fills with every field).
+    given = {k for k in ("low", "high", "step", "choices", "grid") if getattr(param, k) is not None}
+    if param.log:
+        given.add("log")
     forms = [
         name
         for name, keys in (

@@ -175,3 +175,14 @@ def test_random_sampling_stays_in_bounds():
         assert math.isclose(
             trial.model.hparams["dropout"] * 10, round(trial.model.hparams["dropout"] * 10)
         )
+
+
+def test_space_survives_a_full_dump_and_reload():
+    """The sweep driver saves the experiment with every field and reloads it (sweep.json)."""
+    from raytrack.config.schema import Experiment
+
+    exp = validate_experiment(
+        experiment({"train.optimizer.lr": {"low": 1e-4, "high": 1e-2, "log": True}, "dropout": {"choices": [0.0, 0.1]}})
+    )
+    reloaded = Experiment.model_validate(exp.model_dump(mode="json"))
+    assert set(tune_search_space(reloaded)) == set(tune_search_space(exp))
