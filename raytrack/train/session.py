@@ -1,0 +1,190 @@
+"""Where the training loop runs: the sessions that differ between the two trial paths.
+
+The loop (:mod:`raytrack.train.loop`) is written once; a session gives it its rank, its device,
+its rows of data, a way to sum statistics over workers, and a way to report metrics and
+checkpoints:
+
+- :class:`TrialSession` — one worker, inside the Tune trial itself (no worker group, no DDP);
+  rows stream from the event store with pyarrow; reports go to ``ray.tune.report``.
+- :class:`WorkerSession` — one of N Ray Train workers (DDP, gloo on CPU / NCCL on GPU); rows
+  come from this worker's Ray Data shard; reports go to ``ray.train.report``.
+- :class:`LocalSession` — no Ray at all: reports are kept in a list and checkpoints in a local
+  directory (``raytrack train --local``, debugging, the loop's own tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from raytrack.tasks.base import Row
+
+RowSource = Callable[[str, int], Iterator[Row]]
+"""``source(split, epoch)`` → the rows of ``split`` ("train" or "val") for ``epoch``."""
+
+
+def pick_device(gpus_per_worker: float) -> torch.device:
+    """The device of a worker that was given ``gpus_per_worker`` GPUs by Ray."""
+    if gpus_per_worker > 0:
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"train.gpus_per_worker={gpus_per_worker} but torch sees no CUDA device here"
+            )
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+class LoopSession(ABC):
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @abstractmethod
+    def rows(self, split: str, epoch: int) -> Iterator[Row]:
+        """This worker's rows of ``split`` for ``epoch``, each row once."""
+
+    @abstractmethod
+    def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
+        """Report one epoch's metrics; ``checkpoint_dir`` holds its checkpoint (rank 0 only)."""
+
+    @abstractmethod
+    def latest_checkpoint(self) -> contextlib.AbstractContextManager[str | None]:
+        """A directory with the checkpoint to resume from, or None."""
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        return model.to(self.device)
+
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor
+
+    def agree_shapes(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        """The union over workers of statistic names and shapes, in one order everywhere."""
+        return dict(sorted(shapes.items()))
+
+    def uneven_inputs(self, model: nn.Module) -> contextlib.AbstractContextManager[Any]:
+        """Context for a training epoch in which workers may have different step counts."""
+        return contextlib.nullcontext()
+
+
+class LocalSession(LoopSession):
+    """No Ray: metrics kept in :attr:`reports`, checkpoints copied to ``checkpoint_root``."""
+
+    def __init__(self, source: RowSource, checkpoint_root: str | Path, device: torch.device | None = None):
+        self.source = source
+        self.checkpoint_root = Path(checkpoint_root)
+        self.device = device or torch.device("cpu")
+        self.reports: list[dict[str, Any]] = []
+        self.checkpoints: list[Path] = []
+
+    def rows(self, split: str, epoch: int) -> Iterator[Row]:
+        return self.source(split, epoch)
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
+        self.reports.append(dict(metrics))
+        if checkpoint_dir is not None:
+            target = self.checkpoint_root / f"checkpoint_{len(self.reports):06d}"
+            shutil.copytree(checkpoint_dir, target)
+            self.checkpoints.append(target)
+
+    @contextlib.contextmanager
+    def latest_checkpoint(self) -> Iterator[str | None]:
+        found = sorted(self.checkpoint_root.glob("checkpoint_*")) if self.checkpoint_root.is_dir() else []
+        yield str(found[-1]) if found else None
+
+
+class TrialSession(LoopSession):
+    """The single-worker path: the loop runs inside the Tune trial."""
+
+    def __init__(self, source: RowSource, device: torch.device):
+        self.source = source
+        self.device = device
+
+    def rows(self, split: str, epoch: int) -> Iterator[Row]:
+        return self.source(split, epoch)
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
+        from ray import tune
+
+        checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
+        tune.report(metrics, checkpoint=checkpoint)
+
+    @contextlib.contextmanager
+    def latest_checkpoint(self) -> Iterator[str | None]:
+        from ray import tune
+
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is None:
+            yield None
+        else:
+            with checkpoint.as_directory() as directory:
+                yield directory
+
+
+class WorkerSession(LoopSession):
+    """One Ray Train worker of a DDP trial; rows from this worker's Ray Data shard."""
+
+    def __init__(self, shard_rows: Callable[[Any, int], Iterator[Row]]):
+        import ray.train
+        import ray.train.torch
+
+        context = ray.train.get_context()
+        self.rank = context.get_world_rank()
+        self.world_size = context.get_world_size()
+        self.device = ray.train.torch.get_device()
+        self._shard_rows = shard_rows
+
+    def rows(self, split: str, epoch: int) -> Iterator[Row]:
+        import ray.train
+
+        return self._shard_rows(ray.train.get_dataset_shard(split), epoch)
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        import ray.train.torch
+
+        return ray.train.torch.prepare_model(model)
+
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        tensor = tensor.to(self.device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    def agree_shapes(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        import torch.distributed as dist
+
+        gathered: list[dict[str, tuple[int, ...]] | None] = [None] * self.world_size
+        dist.all_gather_object(gathered, shapes)
+        union: dict[str, tuple[int, ...]] = {}
+        for part in gathered:
+            union.update(part or {})
+        return dict(sorted(union.items()))
+
+    def uneven_inputs(self, model: nn.Module) -> contextlib.AbstractContextManager[Any]:
+        # Each worker sees its own events exactly once, so step counts may differ by one or
+        # more; DDP's join shadows the collectives of workers that ran out.
+        join = getattr(model, "join", None)
+        return join() if callable(join) else contextlib.nullcontext()
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
+        import ray.train
+
+        checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
+        ray.train.report(metrics, checkpoint=checkpoint)
+
+    @contextlib.contextmanager
+    def latest_checkpoint(self) -> Iterator[str | None]:
+        import ray.train
+
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None:
+            yield None
+        else:
+            with checkpoint.as_directory() as directory:
+                yield directory
