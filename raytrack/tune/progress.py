@@ -1,0 +1,75 @@
+"""The live progress view of a sweep: one line per reported epoch, one per finished trial.
+
+Ray's own console output prints each trial's whole configuration (the complete experiment
+travels in every trial's config for the loggers), so raytrack silences it and prints this
+compact view instead::
+
+    [0:42] 3c2419d4 epoch 2/6  val_auc=0.8182  hidden=64 n_graph_iters=6    best 0.9693 (bceb2e5c)
+    [0:43] 3c2419d4 stopped early by the scheduler after 2 epochs
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from ray.tune import Callback
+
+from raytrack.tune.trainable import EXPERIMENT_KEY
+
+
+class ProgressPrinter(Callback):
+    def __init__(self, metric: str, mode: str, max_epochs: int, stream: TextIO | None = None) -> None:
+        self.metric = metric
+        self.mode = mode
+        self.max_epochs = max_epochs
+        self.stream = stream or sys.stdout
+        self.started = time.monotonic()
+        self.best: tuple[float, str] | None = None
+        self.finished = 0
+
+    def setup(self, **info: Any) -> None:
+        self.started = time.monotonic()
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(f"{trial.trial_id} started   {_params(trial.config)}")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        value = result.get(self.metric)
+        if isinstance(value, (int, float)) and self._improves(float(value)):
+            self.best = (float(value), trial.trial_id)
+        shown = f"{self.metric}={value:.4g}" if isinstance(value, (int, float)) else f"{self.metric}=?"
+        best = f"best {self.best[0]:.4g} ({self.best[1]})" if self.best else ""
+        epoch = result.get("training_iteration", "?")
+        self._print(f"{trial.trial_id} epoch {epoch}/{self.max_epochs}  {shown}  {best}")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.finished += 1
+        epochs = (trial.last_result or {}).get("training_iteration", 0)
+        how = "completed" if epochs >= self.max_epochs else "stopped early by the scheduler"
+        self._print(f"{trial.trial_id} {how} after {epochs} epochs ({self.finished}/{len(trials)} done)")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.finished += 1
+        self._print(f"{trial.trial_id} FAILED; see {trial.local_path}/error.txt")
+
+    def _improves(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best[0] if self.mode == "min" else value > self.best[0]
+
+    def _print(self, message: str) -> None:
+        elapsed = int(time.monotonic() - self.started)
+        print(f"[{elapsed // 60}:{elapsed % 60:02d}] {message}", file=self.stream, flush=True)
+
+
+def _params(config: dict[str, Any]) -> str:
+    parts = []
+    for key, value in config.items():
+        if key == EXPERIMENT_KEY:
+            continue
+        name = key.removeprefix("model.hparams.")
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name}={shown}")
+    return " ".join(parts)

@@ -1,0 +1,138 @@
+"""What a sweep leaves behind: a leaderboard, every trial's results, and the best experiment.
+
+Written into the sweep directory:
+
+- ``trials.parquet`` / ``trials.csv``: one row per trial (status, epochs run, best and last
+  value of the tuned metric, the searched values, the best checkpoint);
+- ``history.parquet`` / ``history.csv``: every reported epoch of every trial;
+- ``best.yaml``: the complete experiment with the best trial's values fixed in place and no
+  search section — ``raytrack train best.yaml`` re-runs it;
+- ``best.json``: the best trial, its metric and the path of its best checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from raytrack.tune.trainable import EXPERIMENT_KEY, searched_values
+
+CHECKPOINT_PATH_METRIC = "checkpoint_path"  # how Ray's TuneReportCallback passes DDP checkpoints
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    trials: pd.DataFrame
+    best_yaml: Path | None
+    best_checkpoint: str | None
+    best_value: float | None
+
+
+def summarize_results(results: Iterable[Any], sweep: Any) -> SweepSummary:
+    """Write the sweep's result files (see module docstring) from a Ray Tune ``ResultGrid``."""
+    from raytrack.config import dump_experiment, fixed_experiment
+
+    experiment = sweep.experiment_model()
+    metric, mode = experiment.tune.metric, experiment.tune.mode
+    rows, histories, configs = [], [], {}
+    for result in results:
+        history = result.metrics_dataframe
+        if history is None or history.empty or metric not in history:
+            rows.append({"trial_id": _trial_id(result), "status": _status(result, 0, experiment)})
+            continue
+        trial_id = str(history["trial_id"].iloc[-1])
+        best_index = history[metric].idxmin() if mode == "min" else history[metric].idxmax()
+        values = searched_values(result.config)
+        configs[trial_id] = values
+        epochs = int(history["training_iteration"].max())
+        rows.append(
+            {
+                "trial_id": trial_id,
+                "status": _status(result, epochs, experiment),
+                "epochs": epochs,
+                f"best_{metric}": float(history.loc[best_index, metric]),
+                f"last_{metric}": float(history[metric].iloc[-1]),
+                "best_epoch": int(history.loc[best_index, "training_iteration"]),
+                **{f"config/{key}": _cell(value) for key, value in values.items()},
+                "checkpoint": _best_checkpoint(result, history, best_index, metric, mode),
+            }
+        )
+        histories.append(history.drop(columns=[c for c in history if c.startswith("config/")]))
+    trials = pd.DataFrame(rows)
+    best_column = f"best_{metric}"
+    if best_column in trials:
+        trials = trials.sort_values(best_column, ascending=(mode == "min"), na_position="last")
+    trials = trials.reset_index(drop=True)
+    out = sweep.path
+    trials.to_parquet(out / "trials.parquet")
+    trials.to_csv(out / "trials.csv", index=False)
+    if histories:
+        history_all = pd.concat(histories, ignore_index=True)
+        history_all.to_parquet(out / "history.parquet")
+        history_all.to_csv(out / "history.csv", index=False)
+    if best_column not in trials or trials[best_column].isna().all():
+        return SweepSummary(trials, None, None, None)
+    best = trials.iloc[0]
+    best_yaml = out / "best.yaml"
+    dump_experiment(fixed_experiment(experiment, configs[best["trial_id"]]), best_yaml)
+    summary = {
+        "trial_id": best["trial_id"],
+        "metric": metric,
+        "mode": mode,
+        "value": float(best[best_column]),
+        "epoch": int(best["best_epoch"]),
+        "checkpoint": best["checkpoint"],
+        "config": configs[best["trial_id"]],
+        "best_yaml": str(best_yaml),
+    }
+    (out / "best.json").write_text(json.dumps(summary, indent=1, default=str))
+    return SweepSummary(trials, best_yaml, best["checkpoint"], float(best[best_column]))
+
+
+def leaderboard(summary: SweepSummary, metric: str, limit: int = 10) -> str:
+    """The top trials as a text table."""
+    trials = summary.trials.head(limit)
+    if trials.empty:
+        return "no trial reported a result"
+    columns = ["trial_id", "status", "epochs", f"best_{metric}", "best_epoch"]
+    columns += [c for c in trials.columns if c.startswith("config/")]
+    shown = trials[[c for c in columns if c in trials]].rename(
+        columns=lambda c: c.removeprefix("config/").removeprefix("model.hparams.")
+    )
+    return shown.to_string(index=True, float_format=lambda v: f"{v:.4g}")
+
+
+def _trial_id(result: Any) -> str:
+    metrics = result.metrics or {}
+    return str(metrics.get("trial_id", Path(str(result.path)).name))
+
+
+def _status(result: Any, epochs: int, experiment: Any) -> str:
+    if result.error is not None:
+        return "error"
+    max_t = experiment.tune.scheduler.max_t or experiment.train.max_epochs
+    return "completed" if epochs >= max_t else "stopped early"
+
+
+def _best_checkpoint(result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str) -> str | None:
+    if CHECKPOINT_PATH_METRIC in history and isinstance(history.loc[best_index, CHECKPOINT_PATH_METRIC], str):
+        return history.loc[best_index, CHECKPOINT_PATH_METRIC]
+    try:
+        checkpoint = result.get_best_checkpoint(metric, mode)
+    except (RuntimeError, ValueError, KeyError):
+        checkpoint = None
+    checkpoint = checkpoint or result.checkpoint
+    return checkpoint.path if checkpoint is not None else None
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

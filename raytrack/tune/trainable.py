@@ -1,0 +1,134 @@
+"""One trial: a Ray Tune function trainable that runs the training loop on 1 or N workers.
+
+Ray Train V2 pattern:
+
+- ``train.workers == 1``: the loop runs inside the trial process itself (no worker group, no
+  Ray Data actors); rows stream from the Parquet store with pyarrow; ``ray.tune.report``.
+- ``train.workers > 1``: the trial builds a :class:`ray.train.torch.TorchTrainer` (DDP: gloo on
+  CPU, NCCL on GPU) fed by the store's Ray Data stream, one shard per worker, and calls
+  ``fit()``; workers report with ``ray.train.report`` and Ray's ``TuneReportCallback`` hands the
+  reports to Tune, so ASHA sees every epoch. The trainer's run lives under the sweep's storage
+  with a name derived from the trial id, so a restarted trial resumes from its last checkpoint.
+
+The trial's config holds the searched values by canonical path plus the whole fixed experiment
+under ``"experiment"``, so loggers record the complete configuration of every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Iterator, Mapping
+
+from raytrack.config.schema import Experiment
+
+EXPERIMENT_KEY = "experiment"
+TRAIN_CONTROLLER_FAILURE_LIMIT = 3
+
+
+def searched_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in config.items() if key != EXPERIMENT_KEY}
+
+
+def trial_experiment(config: Mapping[str, Any]) -> Experiment:
+    """The complete experiment of one trial: the fixed file with the sampled values applied."""
+    from raytrack.config import apply_trial_config
+
+    base = Experiment.model_validate(config[EXPERIMENT_KEY])
+    return apply_trial_config(base, searched_values(config))
+
+
+def run_trial(config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
+    """The Tune function trainable (bound with ``tune.with_parameters``)."""
+    for name in ("ray.tune", "ray.train"):  # per-checkpoint INFO lines drown the progress view
+        logging.getLogger(name).setLevel(logging.WARNING)
+    experiment = trial_experiment(config)
+    if experiment.train.workers == 1:
+        _run_in_trial(experiment, store_path, splits)
+    else:
+        _run_ddp(experiment, store_path, splits, storage_path)
+
+
+def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
+    """``source(split, epoch)`` streaming a split's rows straight from the Parquet store."""
+    from raytrack.data.store import EventStore
+
+    store = EventStore(store_path)
+
+    def source(split: str, epoch: int) -> Iterator[Any]:
+        return store.iter_rows(event_ids=splits[split])
+
+    return source
+
+
+def _run_in_trial(experiment: Experiment, store_path: str, splits: dict[str, list[int]]) -> None:
+    from raytrack.train.loop import run_training
+    from raytrack.train.session import TrialSession, pick_device
+
+    device = pick_device(experiment.train.gpus_per_worker)
+    run_training(experiment, TrialSession(store_row_source(store_path, splits), device))
+
+
+def _worker_loop(config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker."""
+    from raytrack.data.stream import iter_dataset_rows
+    from raytrack.train.loop import run_training
+    from raytrack.train.session import WorkerSession
+
+    experiment = Experiment.model_validate(config[EXPERIMENT_KEY])
+    run_training(experiment, WorkerSession(lambda shard, epoch: iter_dataset_rows(shard)))
+
+
+def shard_blocks(store_events: int, workers: int) -> int:
+    """Ray Data blocks for a DDP trial's datasets.
+
+    Ray hands whole blocks to workers, greedily to the one with the fewest rows so far; blocks
+    of a few events keep the shards balanced to about one event (balanced shards keep DDP
+    workers in step), while big stores keep blocks of hundreds of events for throughput.
+    """
+    from raytrack.data.store import DATASET_BLOCK_EVENTS
+
+    return max(1, math.ceil(store_events / DATASET_BLOCK_EVENTS), min(store_events, 64 * workers))
+
+
+def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
+    import ray.train
+    from ray import tune
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from raytrack.data.store import EventStore
+    from raytrack.data.stream import shard_data_config
+
+    train = experiment.train
+    use_gpu = train.gpus_per_worker > 0
+    resources = {"CPU": train.cpus_per_worker}
+    if use_gpu:
+        resources["GPU"] = train.gpus_per_worker
+    store = EventStore(store_path)
+    context = tune.get_context()
+    trainer = TorchTrainer(
+        train_loop_per_worker=_worker_loop,
+        train_loop_config={EXPERIMENT_KEY: experiment.model_dump(mode="json")},
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=train.workers, use_gpu=use_gpu, resources_per_worker=resources
+        ),
+        datasets={
+            split: store.dataset(
+                event_ids=splits[split], override_num_blocks=shard_blocks(len(store), train.workers)
+            )
+            for split in ("train", "val")
+        },
+        dataset_config=shard_data_config(),
+        run_config=ray.train.RunConfig(
+            name=f"{context.get_experiment_name()}-ddp-{context.get_trial_id()}",
+            storage_path=storage_path,
+            callbacks=[TuneReportCallback()],
+            failure_config=ray.train.FailureConfig(
+                max_failures=1, controller_failure_limit=TRAIN_CONTROLLER_FAILURE_LIMIT
+            ),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+        ),
+    )
+    trainer.fit()

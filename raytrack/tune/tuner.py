@@ -1,0 +1,211 @@
+"""Tuner assembly: searcher + scheduler + resources + loggers + storage, and sweep resume.
+
+A sweep lives in ``<storage>/<name>-<timestamp>/``: Ray Tune's experiment state and trial
+directories, plus raytrack's ``sweep.json`` (what a resume needs: the fixed experiment, the
+store and the event splits) and, at the end, the results written by
+:mod:`raytrack.tune.results`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from raytrack.config.schema import Experiment
+from raytrack.data.sources import event_splits, open_event_store, resolve_path
+from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
+from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial
+
+SWEEP_FILE = "sweep.json"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a sweep's driver needs, saved as ``sweep.json`` so that ``resume`` needs nothing else."""
+
+    name: str
+    storage_root: str
+    experiment: dict[str, Any]
+    store_path: str
+    splits: dict[str, list[int]]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.storage_root) / self.name
+
+    def save(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / SWEEP_FILE).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Sweep":
+        file = Path(path) / SWEEP_FILE
+        if not file.is_file():
+            raise FileNotFoundError(f"{path} is not a raytrack sweep directory (no {SWEEP_FILE})")
+        return cls(**json.loads(file.read_text()))
+
+    def experiment_model(self) -> Experiment:
+        return Experiment.model_validate(self.experiment)
+
+
+def connected_to_cluster() -> bool:
+    """True when raytrack runs against an existing Ray cluster rather than one it started."""
+    return bool(os.environ.get("RAY_ADDRESS"))
+
+
+def init_ray(address: str | None = None) -> None:
+    """Connect to ``address`` / ``RAY_ADDRESS``, or start a local Ray with every core."""
+    import ray
+
+    # A worker group that cannot be placed fails after this long instead of waiting forever.
+    os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "120")
+    # Workers of a local Ray inherit these: raytrack prints its own progress.
+    os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Ray's W&B callback blocks ~1 s on each trial's first result while that trial's queue
+    # actor starts; only warn about driver stalls well beyond that.
+    os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "5")
+    if ray.is_initialized():
+        return
+    if address:
+        os.environ["RAY_ADDRESS"] = address
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, configure_logging=False)
+    else:
+        ray.init(include_dashboard=False, configure_logging=False)
+
+
+def prepare_sweep(experiment: Experiment, *, name: str | None = None) -> Sweep:
+    """Resolve storage, open (or simulate) the event store and split its events."""
+    store = open_event_store(experiment.data)
+    splits = event_splits(experiment.data, store)
+    storage_root = resolve_path(experiment.storage)
+    sweep = Sweep(
+        name=name or f"{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+        storage_root=str(storage_root),
+        experiment=experiment.model_dump(mode="json"),
+        store_path=str(store.path),
+        splits=splits.as_dict(),
+    )
+    sweep.save()
+    return sweep
+
+
+def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
+    from ray import tune
+
+    bound = tune.with_parameters(
+        run_trial, store_path=sweep.store_path, splits=sweep.splits, storage_path=sweep.storage_root
+    )
+    return tune.with_resources(bound, trial_resources(experiment.train))
+
+
+def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
+    """The search algorithm; Tune's ``max_concurrent_trials`` only limits real Searchers, so the
+    variant generator of random and grid search gets the limit itself."""
+    tune_cfg = experiment.tune
+    if tune_cfg.searcher == "optuna":
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        # TPE starts after a few random trials: a third of the budget, between 2 and 10.
+        startup = min(10, max(2, tune_cfg.num_samples // 3))
+        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed, n_startup_trials=startup))
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    return BasicVariantGenerator(random_state=tune_cfg.seed, max_concurrent=max_concurrent)
+
+
+def _scheduler(experiment: Experiment) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    sched = experiment.tune.scheduler
+    if sched.name == "fifo":
+        return FIFOScheduler()
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=sched.max_t or experiment.train.max_epochs,
+        grace_period=sched.grace_period,
+        reduction_factor=sched.reduction_factor,
+        brackets=sched.brackets,
+    )
+
+
+def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
+    """A ready :class:`ray.tune.Tuner` for ``sweep`` (Ray must be initialised).
+
+    ``verbose``: 0 silent, 1 raytrack's live progress lines, 2 those and Ray Tune's own tables.
+    """
+    import ray
+    from ray import tune
+
+    from raytrack.config import tune_search_space
+    from raytrack.tune.loggers import logger_callbacks
+    from raytrack.tune.progress import ProgressPrinter
+
+    experiment = sweep.experiment_model()
+    cluster = ray.cluster_resources()
+    problem = placement_problem(experiment.train, cluster)
+    if problem and not connected_to_cluster():
+        raise RuntimeError(problem)
+    if problem:  # an autoscaling cluster may still add the nodes
+        print(f"raytrack: warning: {problem} (waiting for the cluster to scale up)")
+    tune_cfg = experiment.tune
+    domains = tune_search_space(experiment)
+    callbacks = logger_callbacks(experiment, Path(sweep.storage_root), sweep.name)
+    if verbose >= 1:
+        max_t = tune_cfg.scheduler.max_t or experiment.train.max_epochs
+        callbacks.append(ProgressPrinter(tune_cfg.metric, tune_cfg.mode, max_t))
+    fixed = experiment.model_copy(update={"search": {}}).model_dump(mode="json")
+    concurrency = tune_cfg.max_concurrent_trials or default_concurrency(experiment.train, cluster)
+    return tune.Tuner(
+        _trainable(sweep, experiment),
+        param_space={EXPERIMENT_KEY: fixed, **domains},
+        tune_config=tune.TuneConfig(
+            metric=tune_cfg.metric,
+            mode=tune_cfg.mode,
+            search_alg=_searcher(experiment, concurrency),
+            scheduler=_scheduler(experiment),
+            num_samples=tune_cfg.num_samples,
+            max_concurrent_trials=concurrency if tune_cfg.searcher == "optuna" else None,
+            time_budget_s=tune_cfg.time_budget_s,
+            trial_name_creator=trial_name,
+            reuse_actors=True,
+            trial_dirname_creator=trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=sweep.name,
+            storage_path=sweep.storage_root,
+            callbacks=callbacks,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=2,
+                checkpoint_score_attribute=tune_cfg.metric,
+                checkpoint_score_order=tune_cfg.mode,
+            ),
+            failure_config=tune.FailureConfig(max_failures=2),
+            verbose=max(0, verbose - 1),
+        ),
+    )
+
+
+def trial_name(trial: Any) -> str:
+    """Short trial names and directories (Ray's default spells out the whole config)."""
+    return f"trial_{trial.trial_id}"
+
+
+def restore_tuner(sweep: Sweep) -> Any:
+    """The tuner of an interrupted sweep: finished trials stay, the rest continue."""
+    from ray import tune
+
+    experiment = sweep.experiment_model()
+    return tune.Tuner.restore(
+        str(sweep.path),
+        trainable=_trainable(sweep, experiment),
+        resume_unfinished=True,
+        resume_errored=True,
+    )
