@@ -181,4 +181,5 @@ class Experiment(Section):
     tune: TuneSection = Field(default_factory=TuneSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     storage: str = "raytrack_results"
-    """Where Ray Tune keeps trials, checkpoints and results (a local path or a URI)."""
+    """Where Ray Tune keeps trials, checkpoints and results: a filesystem path, on a multi-node
+    cluster one that every node mounts (cloud URIs are not supported yet)."""
