@@ -9,21 +9,7 @@ import numpy as np
 import pytest
 
 from raytrack.metrics import walkthrough_tracks
-
-
-def graph(*edges: tuple[int, int, float]) -> tuple[np.ndarray, np.ndarray]:
-    e = np.array([(u, v) for u, v, _ in edges], dtype=np.int64).T.reshape(2, -1)
-    s = np.array([w for _, _, w in edges], dtype=np.float64)
-    return e, s
-
-
-def groups(labels: np.ndarray) -> set[frozenset[int]]:
-    """The candidates as sets of nodes (label values do not matter)."""
-    out: dict[int, set[int]] = {}
-    for i, lab in enumerate(labels.tolist()):
-        if lab >= 0:
-            out.setdefault(lab, set()).add(i)
-    return {frozenset(g) for g in out.values()}
+from tests.metrics.test_track_building import graph, groups
 
 
 def test_simple_paths_are_tracks_and_short_ones_dropped():
