@@ -2,8 +2,10 @@
 
 This is the contract between the event store, the readers and generators that fill it, and the
 model families that train on it. A stored row (what Ray Data yields per event) holds the hit
-columns under their own names and the particle columns under ``p_<name>``; :meth:`Event.from_row`
-and :meth:`Event.to_row` convert between the two.
+columns under their own names, the particle columns under ``p_<name>`` and, for events written
+by a pipeline stage (``raytrack infer``), the stage's output graph under ``e_<name>``:
+``e_src, e_dst`` (int64 positions in this event's hit arrays) and ``e_score`` (float32, the
+stage's edge score). :meth:`Event.from_row` and :meth:`Event.to_row` convert between the forms.
 
 Legend (TrackML conventions, lengths in mm, momenta in GeV):
 
@@ -59,6 +61,13 @@ PARTICLE_COLUMNS: dict[str, np.dtype] = {
 """Particle columns every stored event has (derived ``pt, eta`` included)."""
 
 PARTICLE_PREFIX = "p_"
+EDGE_PREFIX = "e_"
+EDGE_COLUMNS: dict[str, np.dtype] = {
+    "src": np.dtype("int64"),
+    "dst": np.dtype("int64"),
+    "score": np.dtype("float32"),
+}
+"""Columns of a stored graph: edge ``src → dst`` between hit positions, and its score."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class Event:
     event_id: int
     hits: Mapping[str, np.ndarray]
     particles: Mapping[str, np.ndarray]
+    edges: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """The graph a pipeline stage wrote for this event (empty if none): see ``EDGE_COLUMNS``."""
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,20 +94,31 @@ class Event:
         """Build an event from a stored row (hit columns plain, particle columns ``p_``-prefixed)."""
         hits: dict[str, np.ndarray] = {}
         particles: dict[str, np.ndarray] = {}
+        edges: dict[str, np.ndarray] = {}
         for name, value in row.items():
             if name == "event_id":
                 continue
             if name.startswith(PARTICLE_PREFIX):
                 particles[name[len(PARTICLE_PREFIX):]] = np.asarray(value)
+            elif name.startswith(EDGE_PREFIX):
+                edges[name[len(EDGE_PREFIX):]] = np.asarray(value)
             else:
                 hits[name] = np.asarray(value)
-        return cls(event_id=int(row["event_id"]), hits=hits, particles=particles)
+        return cls(event_id=int(row["event_id"]), hits=hits, particles=particles, edges=edges)
+
+    @property
+    def edge_index(self) -> np.ndarray | None:
+        """The stored graph as a ``(2, E)`` int64 array, or None when the event has none."""
+        if "src" not in self.edges:
+            return None
+        return np.stack([np.asarray(self.edges["src"]), np.asarray(self.edges["dst"])]).astype(np.int64)
 
     def to_row(self) -> dict[str, Any]:
         """The stored-row form of this event (the inverse of :meth:`from_row`)."""
         row: dict[str, Any] = {"event_id": int(self.event_id)}
         row.update({name: np.asarray(col) for name, col in self.hits.items()})
         row.update({PARTICLE_PREFIX + name: np.asarray(col) for name, col in self.particles.items()})
+        row.update({EDGE_PREFIX + name: np.asarray(col) for name, col in self.edges.items()})
         return row
 
     @classmethod

@@ -169,7 +169,8 @@ class EventStore:
 
     @property
     def columns(self) -> list[str]:
-        """Stored column names: ``event_id``, hit columns, ``p_``-prefixed particle columns."""
+        """Stored column names: ``event_id``, hit columns, ``p_``-prefixed particle columns and
+        ``e_``-prefixed graph columns."""
         return list(self._meta["columns"])
 
     @property
@@ -179,6 +180,11 @@ class EventStore:
     @property
     def particle_columns(self) -> list[str]:
         return list(self._meta["particle_columns"])
+
+    @property
+    def edge_columns(self) -> list[str]:
+        """Columns of the stored graph (``e_``-prefixed in rows); empty for a store without one."""
+        return list(self._meta.get("edge_columns", {}))
 
     def __len__(self) -> int:
         return int(self._meta["counts"]["events"])

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 
 from raytrack.data.event import (
     CELL_COLUMNS,
+    EDGE_COLUMNS,
+    EDGE_PREFIX,
     HIT_COLUMNS,
     PARTICLE_COLUMNS,
     PARTICLE_PREFIX,
@@ -60,11 +62,27 @@ def _arrow_type(dtype: np.dtype) -> pa.DataType:
     return pa.from_numpy_dtype(np.dtype(dtype))
 
 
-def _columns_of(event: Event) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    return (
-        {name: np.asarray(col) for name, col in event.hits.items()},
-        {name: np.asarray(col) for name, col in event.particles.items()},
-    )
+_KINDS = ("hit", "particle", "edge")
+_PREFIX = {"hit": "", "particle": PARTICLE_PREFIX, "edge": EDGE_PREFIX}
+_REQUIRED: dict[str, Mapping[str, np.dtype]] = {
+    "hit": HIT_COLUMNS,
+    "particle": PARTICLE_COLUMNS,
+    "edge": {name: EDGE_COLUMNS[name] for name in ("src", "dst")},  # when the event has a graph
+}
+_KNOWN: dict[str, Mapping[str, np.dtype]] = {
+    "hit": {**HIT_COLUMNS, **CELL_COLUMNS},
+    "particle": PARTICLE_COLUMNS,
+    "edge": EDGE_COLUMNS,
+}
+
+
+def _columns_of(event: Event) -> dict[str, dict[str, np.ndarray]]:
+    """The event's columns by kind: hits, particles and (possibly empty) stored graph."""
+    return {
+        "hit": {name: np.asarray(col) for name, col in event.hits.items()},
+        "particle": {name: np.asarray(col) for name, col in event.particles.items()},
+        "edge": {name: np.asarray(col) for name, col in event.edges.items()},
+    }
 
 
 def _check_dtype(event_id: int, kind: str, name: str, values: np.ndarray, dtype: np.dtype) -> None:
@@ -83,50 +101,47 @@ class _Schema:
     """The column set and dtypes of a store, fixed by its first event."""
 
     def __init__(self, event: Event) -> None:
-        hits, particles = _columns_of(event)
+        given = _columns_of(event)
         event_id = int(event.event_id)
-        for kind, required, given in (
-            ("hit", HIT_COLUMNS, hits),
-            ("particle", PARTICLE_COLUMNS, particles),
-        ):
-            missing = [name for name in required if name not in given]
+        self.dtypes: dict[str, dict[str, np.dtype]] = {}
+        self.columns: dict[str, list[str]] = {}
+        for kind in _KINDS:
+            columns = given[kind]
+            if kind == "edge" and not columns:  # a store without graphs
+                self.dtypes[kind], self.columns[kind] = {}, []
+                continue
+            missing = [name for name in _REQUIRED[kind] if name not in columns]
             if missing:
                 raise EventStoreError(
                     f"event {event_id}: missing {kind} column(s) {missing}; "
-                    f"every event needs {list(required)}"
+                    f"every event needs {list(_REQUIRED[kind])}"
                 )
-        self.hit_dtypes: dict[str, np.dtype] = {}
-        for name, values in hits.items():
-            self.hit_dtypes[name] = self._dtype_for(event_id, "hit", name, values, HIT_COLUMNS)
-        self.particle_dtypes: dict[str, np.dtype] = {}
-        for name, values in particles.items():
-            self.particle_dtypes[name] = self._dtype_for(
-                event_id, "particle", name, values, PARTICLE_COLUMNS
-            )
-        # Stored column order: required first (in contract order), then cells, then extras.
-        order = list(HIT_COLUMNS) + [c for c in CELL_COLUMNS if c in hits]
-        order += sorted(c for c in hits if c not in order)
-        self.hit_columns = order
-        porder = list(PARTICLE_COLUMNS) + sorted(c for c in particles if c not in PARTICLE_COLUMNS)
-        self.particle_columns = porder
+            self.dtypes[kind] = {
+                name: self._dtype_for(event_id, kind, name, values) for name, values in columns.items()
+            }
+            # Stored column order: contract order (cells after the hit contract), then extras.
+            order = [name for name in _KNOWN[kind] if name in columns]
+            self.columns[kind] = order + sorted(c for c in columns if c not in order)
         fields = [pa.field("event_id", pa.int64(), nullable=False)]
-        fields += [
-            pa.field(name, pa.list_(_arrow_type(self.hit_dtypes[name]))) for name in self.hit_columns
-        ]
-        fields += [
-            pa.field(PARTICLE_PREFIX + name, pa.list_(_arrow_type(self.particle_dtypes[name])))
-            for name in self.particle_columns
-        ]
+        for kind in _KINDS:
+            fields += [
+                pa.field(_PREFIX[kind] + name, pa.list_(_arrow_type(self.dtypes[kind][name])))
+                for name in self.columns[kind]
+            ]
         self.arrow = pa.schema(fields)
 
+    @property
+    def hit_columns(self) -> list[str]:
+        return self.columns["hit"]
+
+    @property
+    def particle_columns(self) -> list[str]:
+        return self.columns["particle"]
+
     @staticmethod
-    def _dtype_for(
-        event_id: int, kind: str, name: str, values: np.ndarray, known: Mapping[str, np.dtype]
-    ) -> np.dtype:
-        if name in known:
-            dtype = known[name]
-        elif kind == "hit" and name in CELL_COLUMNS:
-            dtype = CELL_COLUMNS[name]
+    def _dtype_for(event_id: int, kind: str, name: str, values: np.ndarray) -> np.dtype:
+        if name in _KNOWN[kind]:
+            dtype = _KNOWN[kind][name]
         else:
             dtype = values.dtype
             if dtype.kind not in "biuf":
@@ -139,15 +154,12 @@ class _Schema:
         _check_dtype(event_id, kind, name, values, dtype)
         return np.dtype(dtype)
 
-    def check(self, event: Event) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def check(self, event: Event) -> dict[str, dict[str, np.ndarray]]:
         """Validate ``event`` against the schema; return its columns cast to the stored dtypes."""
         event_id = int(event.event_id)
-        hits, particles = _columns_of(event)
-        out = []
-        for kind, dtypes, given in (
-            ("hit", self.hit_dtypes, hits),
-            ("particle", self.particle_dtypes, particles),
-        ):
+        out = {}
+        for kind, given in _columns_of(event).items():
+            dtypes = self.dtypes[kind]
             missing = [name for name in dtypes if name not in given]
             if missing:
                 raise EventStoreError(
@@ -170,8 +182,16 @@ class _Schema:
                 values = given[name]
                 _check_dtype(event_id, kind, name, values, dtype)
                 cast[name] = values.astype(dtype, copy=False)
-            out.append(cast)
-        return out[0], out[1]
+            out[kind] = cast
+        if out["edge"]:
+            n_hits = len(out["hit"]["hit_id"])
+            ends = np.concatenate([out["edge"]["src"], out["edge"]["dst"]])
+            if ends.size and (ends.min() < 0 or ends.max() >= n_hits):
+                raise EventStoreError(
+                    f"event {event_id}: edge ends must be hit positions in [0, {n_hits}), but "
+                    f"range over [{ends.min()}, {ends.max()}]"
+                )
+        return out
 
 
 def _list_array(parts: Sequence[np.ndarray], dtype: np.dtype) -> pa.Array:
@@ -188,6 +208,7 @@ class _FileInfo:
     events: int = 0
     hits: int = 0
     particles: int = 0
+    edges: int = 0
     min_event_id: int | None = None
     max_event_id: int | None = None
 
@@ -202,7 +223,7 @@ class _Writer:
         self.schema: _Schema | None = None
         self.files: list[_FileInfo] = []
         self._writer: pq.ParquetWriter | None = None
-        self._buffer: list[tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
+        self._buffer: list[tuple[int, dict[str, dict[str, np.ndarray]]]] = []
         self._seen: set[int] = set()
 
     def add(self, event: Event) -> None:
@@ -215,9 +236,9 @@ class _Writer:
             raise EventStoreError(f"event {event_id}: duplicate event_id")
         if self.schema is None:
             self.schema = _Schema(event)
-        hits, particles = self.schema.check(event)
+        columns = self.schema.check(event)
         self._seen.add(event_id)
-        self._buffer.append((event_id, hits, particles))
+        self._buffer.append((event_id, columns))
         if len(self._buffer) >= self.row_group_events:
             self._flush()
 
@@ -242,19 +263,20 @@ class _Writer:
 
     def _write_row_group(self, info: _FileInfo, chunk: list) -> None:
         schema = self.schema
-        ids = np.array([event_id for event_id, _, _ in chunk], dtype=np.int64)
+        ids = np.array([event_id for event_id, _ in chunk], dtype=np.int64)
         arrays = [pa.array(ids)]
-        for name in schema.hit_columns:
-            arrays.append(_list_array([hits[name] for _, hits, _ in chunk], schema.hit_dtypes[name]))
-        for name in schema.particle_columns:
-            arrays.append(
-                _list_array([parts[name] for _, _, parts in chunk], schema.particle_dtypes[name])
-            )
+        for kind in _KINDS:
+            for name in schema.columns[kind]:
+                arrays.append(
+                    _list_array([cols[kind][name] for _, cols in chunk], schema.dtypes[kind][name])
+                )
         table = pa.Table.from_arrays(arrays, schema=schema.arrow)
         self._writer.write_table(table, row_group_size=len(chunk))
         info.events += len(chunk)
-        info.hits += sum(len(hits["hit_id"]) for _, hits, _ in chunk)
-        info.particles += sum(len(parts["particle_id"]) for _, _, parts in chunk)
+        info.hits += sum(len(cols["hit"]["hit_id"]) for _, cols in chunk)
+        info.particles += sum(len(cols["particle"]["particle_id"]) for _, cols in chunk)
+        if schema.columns["edge"]:
+            info.edges += sum(len(cols["edge"]["src"]) for _, cols in chunk)
         lo, hi = int(ids.min()), int(ids.max())
         info.min_event_id = lo if info.min_event_id is None else min(info.min_event_id, lo)
         info.max_event_id = hi if info.max_event_id is None else max(info.max_event_id, hi)
@@ -374,11 +396,13 @@ def _metadata(writer: _Writer, provenance: Any, events_per_file: int) -> dict[st
             "events": sum(f.events for f in writer.files),
             "hits": sum(f.hits for f in writer.files),
             "particles": sum(f.particles for f in writer.files),
+            "edges": sum(f.edges for f in writer.files),
         },
-        "hit_columns": {name: str(schema.hit_dtypes[name]) for name in schema.hit_columns},
+        "hit_columns": {name: str(schema.dtypes["hit"][name]) for name in schema.hit_columns},
         "particle_columns": {
-            name: str(schema.particle_dtypes[name]) for name in schema.particle_columns
+            name: str(schema.dtypes["particle"][name]) for name in schema.particle_columns
         },
+        "edge_columns": {name: str(schema.dtypes["edge"][name]) for name in schema.columns["edge"]},
         "columns": [field.name for field in schema.arrow],
         "layout": {
             "row": "event",

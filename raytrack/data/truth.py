@@ -32,7 +32,7 @@ listed once (HyperTrack's adjacency also holds both directions and a self-loop p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Mapping
 
 import numpy as np
 
@@ -79,7 +79,8 @@ def select_hits(event: Event, *, pt_background_cut: float = 0.0, noise: bool = T
     ``pt > pt_background_cut`` are kept; cutting on pT therefore also removes the noise hits, as
     in Exa.TrkX ("cutting background by pT by definition removes noise"). With the defaults the
     event is returned unchanged. The particle table is kept as it is (its ``nhits`` still count
-    the hits before selection).
+    the hits before selection). A stored graph (``event.edges``) keeps the edges between kept
+    hits, renumbered to the new hit positions.
     """
     if pt_background_cut < 0:
         raise ValueError(f"pt_background_cut must be non-negative, but got {pt_background_cut}")
@@ -87,7 +88,25 @@ def select_hits(event: Event, *, pt_background_cut: float = 0.0, noise: bool = T
         return event
     keep = (_particle_index(event) >= 0) & (hit_particle_pt(event) > pt_background_cut)
     hits = {name: np.asarray(col)[keep] for name, col in event.hits.items()}
-    return Event(event_id=event.event_id, hits=hits, particles=event.particles, meta=event.meta)
+    return Event(
+        event_id=event.event_id,
+        hits=hits,
+        particles=event.particles,
+        edges=_edges_between(event.edges, keep),
+        meta=event.meta,
+    )
+
+
+def _edges_between(edges: Mapping[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The stored graph restricted to the kept hits, with ends renumbered."""
+    if "src" not in edges:
+        return dict(edges)
+    position = np.cumsum(keep) - 1
+    src, dst = np.asarray(edges["src"]), np.asarray(edges["dst"])
+    both = keep[src] & keep[dst]
+    out = {name: np.asarray(col)[both] for name, col in edges.items()}
+    out["src"], out["dst"] = position[src[both]], position[dst[both]]
+    return out
 
 
 def apply_options(event: Event, options: TrackingDataOptions) -> Event:

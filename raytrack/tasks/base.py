@@ -75,6 +75,15 @@ class Task(ABC):
     def summarize(self, totals: Mapping[str, torch.Tensor]) -> dict[str, float]:
         """Turn summed statistics into the metrics named in :attr:`metrics`."""
 
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Any:
+        """What a trained pipeline stage passes on for one stored row (``raytrack infer``).
+
+        Graph stages (Exa.TrkX embedding, filter, GNN) return the event with its hits as the
+        stage selected them and the stage's output graph in ``Event.edges`` (``src``, ``dst``
+        and ``score``); the next stage trains on a store of such events.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is not a pipeline stage with an output")
+
 
 def move_to(batch: Any, device: torch.device | str) -> Any:
     """Move tensors (also inside dicts, lists, tuples and PyG ``Data``) to ``device``."""

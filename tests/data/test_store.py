@@ -220,3 +220,25 @@ def test_missing_event_id_message(store: EventStore) -> None:
 def test_frames_are_pandas(store: EventStore) -> None:
     assert isinstance(store.hits(10), pd.DataFrame)
     assert isinstance(store.particles(10), pd.DataFrame)
+
+
+def _with_graph(event: Event, src, dst) -> Event:
+    score = np.linspace(0, 1, len(src), dtype=np.float32)
+    return Event(event.event_id, event.hits, event.particles, edges={"src": np.asarray(src), "dst": np.asarray(dst), "score": score})
+
+
+def test_stage_graphs_round_trip(tmp_path: Path) -> None:
+    events = [_with_graph(make_event(i, seed=i), [0, 1, 2], [1, 2, 3 + i]) for i in range(3)]
+    store = write_store(tmp_path / "graphs", events, provenance={"stage": "test"})
+    assert store.edge_columns == ["src", "dst", "score"]
+    assert store.metadata["counts"]["edges"] == 9
+    back = store.event(2)
+    assert back.edge_index.tolist() == [[0, 1, 2], [1, 2, 5]]
+    assert back.edges["score"].dtype == np.float32
+    assert store.event(0).num_hits == events[0].num_hits  # hits untouched by the graph
+
+
+def test_graph_edges_must_point_at_hits(tmp_path: Path) -> None:
+    event = _with_graph(make_event(0, n_hits=5, seed=0), [0], [5])
+    with pytest.raises(EventStoreError, match=r"edge ends must be hit positions in \[0, 5\)"):
+        write_store(tmp_path / "bad", [event], provenance={})

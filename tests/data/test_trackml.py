@@ -199,7 +199,7 @@ def test_convert_round_trip(trackml_dir: Path, real_event, tmp_path: Path) -> No
     assert isinstance(store, EventStore)
     assert store.event_ids() == [1]
     meta = store.metadata
-    assert meta["counts"] == {"events": 1, "hits": 5527, "particles": 548}
+    assert meta["counts"] == {"events": 1, "hits": 5527, "particles": 548, "edges": 0}
     assert meta["provenance"]["reader"] == "trackml"
     assert meta["provenance"]["detectors"] == "detectors.csv.gz"
     hits = store.hits(1)

@@ -232,3 +232,23 @@ def test_truth_graphs_on_a_simulated_event_are_fast_and_consistent():
     chain = edge_set(true_edges(event, "modulewise"))
     assert chain == edge_set(true_edges(event, "layerwise"))
     assert node2node_edges(event, "eom").shape[1] == len(chain)
+
+
+def test_select_hits_keeps_and_renumbers_a_stored_graph():
+    import numpy as np
+
+    from raytrack.data.event import Event
+    from raytrack.data.truth import select_hits
+
+    hits = {
+        "hit_id": np.arange(1, 6),
+        "particle_id": np.array([7, 0, 7, 0, 7]),
+        "x": np.zeros(5),
+    }
+    particles = {"particle_id": np.array([7]), "pt": np.array([2.0])}
+    edges = {"src": np.array([0, 1, 2, 0]), "dst": np.array([2, 3, 4, 4]), "score": np.array([0.1, 0.2, 0.3, 0.4])}
+    event = Event(1, hits, particles, edges=edges)
+    selected = select_hits(event, noise=False)  # drops the noise hits 1 and 3
+    assert selected.hits["hit_id"].tolist() == [1, 3, 5]
+    assert selected.edge_index.tolist() == [[0, 1, 0], [1, 2, 2]]
+    assert selected.edges["score"].tolist() == [0.1, 0.3, 0.4]
