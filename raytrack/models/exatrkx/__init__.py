@@ -1,1 +1,8 @@
-"""The Exa.TrkX pipeline: metric-learning embedding, filter, interaction GNN."""
+"""The Exa.TrkX pipeline: metric-learning embedding, filter, interaction GNN.
+
+Importing this package registers its models (``exatrkx_gnn``, ``exatrkx_filter``) with
+:mod:`raytrack.models.registry`.
+"""
+
+from raytrack.models.exatrkx import interaction_gnn  # noqa: F401  (registers exatrkx_gnn)
+from raytrack.models.exatrkx import filter  # noqa: F401  (registers exatrkx_filter)
