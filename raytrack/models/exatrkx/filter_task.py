@@ -1,0 +1,412 @@
+"""Training task of the Exa.TrkX filter: the stored graph, labels, sampled training edges, metrics.
+
+The filter's input graph is the graph the previous pipeline stage stored with the event
+(``Event.edges``; the embedding stage's radius graph, oriented inner → outer). Events without a
+stored graph are an error: the filter never invents one (run ``raytrack infer`` with the
+embedding stage first and train on the store it writes).
+
+Per event (:meth:`FilterTask.prepare`): apply the dataset options (pT and noise selection; the
+stored graph is restricted to the kept hits and renumbered), compute the hit features (the
+shared :func:`~raytrack.models.exatrkx.edge_labels.node_features`: ``r/1000, φ/π, z/1000``,
+preceded by ``cell_channels`` cell features under ``ci``), read ``emb_channels`` embedding
+coordinates if asked, and label the edges with the shared
+:func:`~raytrack.models.exatrkx.edge_labels.edge_labels`.
+
+Training (the reference's ``FilterBaseBalanced.training_step``), per event:
+
+1. ``subset``: keep only the edges with at least one hit on a *signal* true edge (true edge of
+   a particle with ``pT > pt_signal_cut``), the reference's ``isin(edge_index,
+   signal_true_edges.unique()).any(0)``. True edges of non-signal particles touch no such hit,
+   so they are not trained at all; every remaining positive is a signal edge.
+2. ``ratio > 0``: score the candidate edges without gradients (``n_chunks`` chunks, eval mode),
+   then train on all true edges, up to ``ratio/2 × true`` *hard negatives* (false edges scored
+   above ``filter_cut``, the ones the filter would wrongly keep, drawn at random among them) and
+   ``ratio/2 × true`` random false edges (uniform, with replacement, as the reference draws
+   them). ``ratio = 0`` trains on every candidate edge (the reference's ``FilterBase``).
+3. ``edges_per_batch``: at most this many of the selected edges, drawn at random.
+
+Loss: BCE with logits with ``pos_weight = weight`` (unset: ``ratio``, or negatives/positives of
+the event when ``ratio = 0``, the reference's fallbacks), times the ``weighting`` regime's
+per-edge weights, averaged over each event's trained edges, then over the batch's events (so
+DDP over workers equals training on the union). Target: truth-graph membership (either
+direction), or, with ``pid``, "both hits belong to the same particle".
+
+Validation scores every edge of the graph (``n_chunks`` chunks) and reports, as the reference
+does, the BCE without ``pos_weight`` (with the ``weighting`` weights), per event then averaged;
+the ROC AUC; efficiency and purity at ``filter_cut`` for all and for signal edges; and
+``kept_fraction``, the fraction of the input edges kept. :meth:`FilterTask.infer` keeps the
+edges scored above ``filter_cut`` and passes them on, with their scores, to the GNN.
+
+Shapes: ``N`` hits, ``E`` edges of the stored graph, ``B`` events per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from raytrack.data.event import CELL_COLUMNS, Event
+from raytrack.data.options import TrackingDataOptions
+from raytrack.data.truth import apply_options, signal_edges, true_edges
+from raytrack.metrics.edges import (
+    edge_counts,
+    efficiency_purity,
+    roc_auc_from_histograms,
+    score_histograms,
+)
+from raytrack.models.exatrkx.edge_labels import edge_labels, node_features, truth_weights
+from raytrack.tasks.base import Row, Task
+
+Regime = Literal["subset", "ci", "weighting", "pid"]
+"""``subset``: train on edges touching signal hits; ``ci``: cell features in the input;
+``weighting``: per-edge loss weights from hit weights; ``pid``: target = same particle."""
+
+REGIMES: tuple[str, ...] = ("subset", "ci", "weighting", "pid")
+EMBEDDING_PREFIX = "emb_"
+"""Hit columns ``emb_0 … emb_{M-1}`` hold a hit's embedding coordinates (``emb_channels = M``)."""
+HISTOGRAM_BINS = 1000
+NO_GRAPH = (
+    "event {event_id} has no stored graph (no e_src/e_dst columns): the filter classifies the "
+    "edges of the previous stage's graph; run `raytrack infer` with the embedding stage first "
+    "and train the filter on the store it writes"
+)
+
+
+def embedding_columns(emb_channels: int) -> list[str]:
+    """Names of the hit columns holding the first ``emb_channels`` embedding coordinates."""
+    return [f"{EMBEDDING_PREFIX}{i}" for i in range(emb_channels)]
+
+
+def embedding_features(event: Event, emb_channels: int) -> np.ndarray:
+    """``(N, emb_channels)`` float32 embedding coordinates stored with the hits, NaN as 0."""
+    names = embedding_columns(emb_channels)
+    missing = [name for name in names if name not in event.hits]
+    if missing:
+        raise KeyError(
+            f"emb_channels={emb_channels} needs the hit columns {names[0]} … {names[-1]} "
+            f"(embedding coordinates stored by the embedding stage), but event {event.event_id} "
+            f"lacks {missing}; set emb_channels: 0 or store the coordinates with the graph"
+        )
+    emb = np.stack([np.asarray(event.hits[name], np.float32) for name in names], axis=1)
+    return np.nan_to_num(emb, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def signal_hit_edges(event: Event, edges: np.ndarray, options: TrackingDataOptions) -> np.ndarray:
+    """``(E,)`` bool: the edge has a hit on a signal true edge (the ``subset`` regime's edges)."""
+    truth = true_edges(event, options.true_edges)
+    signal = truth[:, signal_edges(event, truth, options.pt_signal_cut)]
+    if signal.size == 0 or edges.shape[1] == 0:
+        return np.zeros(edges.shape[1], dtype=bool)
+    return np.isin(edges, np.unique(signal)).any(axis=0)
+
+
+def chunked_logits(
+    model: nn.Module,
+    x: torch.Tensor,
+    edge_index: torch.Tensor,
+    emb: torch.Tensor | None,
+    n_chunks: int,
+) -> torch.Tensor:
+    """``(E,)`` logits of ``model`` over ``edge_index`` evaluated in ``n_chunks`` pieces."""
+    pieces = [
+        model(x, part, emb)["edge_logits"]
+        for part in torch.tensor_split(edge_index, n_chunks, dim=1)
+        if part.shape[1]
+    ]
+    return torch.cat(pieces) if pieces else x.new_zeros(0)
+
+
+class FilterTask(Task):
+    """Edge filtering of the stored graph (see the module documentation).
+
+    Args:
+        filter_cut: score above which an edge is kept (metrics, hard negatives, inference).
+        ratio: negatives per true edge in training, half hard and half random; 0: every edge.
+        weight: positive-class weight of the BCE loss; ``None``: ``ratio`` (or
+            negatives/positives of the event when ``ratio = 0``).
+        n_chunks: pieces an event's edges are scored in (validation, hard negatives, inference).
+        edges_per_batch: at most this many training edges per batch (random); ``None``: all.
+        regime: any of ``subset``, ``ci``, ``weighting``, ``pid`` (see :data:`Regime`).
+        in_channels: the model's features per hit, checked against the two below (the name is
+            shared with the model builder).
+        emb_channels: embedding coordinates read from the hit columns ``emb_0 …`` (shared with
+            the model builder; 0: none).
+        spatial_channels: position features per hit (the first of ``r, φ, z``).
+        cell_channels: cell features per hit under ``ci`` (the reference's 9 with cells).
+    """
+
+    Options = TrackingDataOptions
+    metrics = ("loss", "auc", "efficiency", "purity", "signal_efficiency", "signal_purity",
+               "kept_fraction")
+    options: TrackingDataOptions
+
+    def __init__(
+        self,
+        *,
+        filter_cut: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15,
+        ratio: Annotated[float, Field(ge=0.0)] = 2.0,
+        weight: Annotated[float, Field(gt=0.0)] | None = None,
+        n_chunks: Annotated[int, Field(ge=1)] = 8,
+        edges_per_batch: Annotated[int, Field(ge=1)] | None = None,
+        regime: tuple[Regime, ...] = (),
+        in_channels: Annotated[int, Field(ge=1)] = 3,
+        emb_channels: Annotated[int, Field(ge=0)] = 0,
+        spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
+        cell_channels: Annotated[int, Field(ge=0, le=len(CELL_COLUMNS))] = 0,
+    ) -> None:
+        unknown = sorted(set(regime) - set(REGIMES))
+        if unknown:
+            raise ValueError(f"unknown regime keyword(s) {unknown} (choices: {', '.join(REGIMES)})")
+        cells, cap = len(CELL_COLUMNS), edges_per_batch or 0
+        for name, value, ok, rule in (
+            ("filter_cut", filter_cut, 0.0 <= filter_cut <= 1.0, "within [0, 1]"),
+            ("ratio", ratio, ratio >= 0, "non-negative"),
+            ("weight", weight, weight is None or weight > 0, "positive"),
+            ("n_chunks", n_chunks, n_chunks >= 1, "at least 1"),
+            ("edges_per_batch", edges_per_batch, edges_per_batch is None or cap >= 1, "at least 1"),
+            ("emb_channels", emb_channels, emb_channels >= 0, "non-negative"),
+            ("spatial_channels", spatial_channels, 1 <= spatial_channels <= 3, "1, 2 or 3"),
+            ("cell_channels", cell_channels, 0 <= cell_channels <= cells, f"within [0, {cells}]"),
+        ):
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, but got {name}={value}")
+        ci = "ci" in regime
+        if ci and cell_channels < 1:
+            raise ValueError("the ci regime puts cell features in the input: cell_channels >= 1")
+        if not ci and cell_channels > 0:
+            raise ValueError(
+                f"cell_channels={cell_channels} without the ci regime: cell features enter the "
+                f"filter's input only under ci (add ci to regime or set cell_channels: 0)"
+            )
+        expected = spatial_channels + (cell_channels if ci else 0)
+        if in_channels != expected:
+            raise ValueError(
+                f"in_channels must be spatial_channels + cell_channels under ci = {expected}, "
+                f"but got in_channels={in_channels}"
+            )
+        self.filter_cut = float(filter_cut)
+        self.ratio = float(ratio)
+        self.weight = None if weight is None else float(weight)
+        self.n_chunks = int(n_chunks)
+        self.edges_per_batch = edges_per_batch
+        self.regime = tuple(regime)
+        self.in_channels = in_channels
+        self.emb_channels = emb_channels
+        self.spatial_channels = spatial_channels
+        self.cell_channels = cell_channels if ci else 0
+        self.options = TrackingDataOptions()
+
+    # -- data --------------------------------------------------------------------------------
+
+    def event_with_graph(self, row: Row) -> Event:
+        """The stored event with the dataset options applied (error if it has no graph)."""
+        event = Event.from_row(row)
+        if event.edge_index is None:
+            raise ValueError(NO_GRAPH.format(event_id=event.event_id))
+        return apply_options(event, self.options)
+
+    def inputs(self, event: Event) -> dict[str, np.ndarray]:
+        """The model's inputs: ``x`` ``(N, in_channels)``, ``edge_index`` and ``emb`` if any."""
+        edges = event.edge_index
+        if edges.size and (edges.min() < 0 or edges.max() >= event.num_hits):
+            raise ValueError(
+                f"event {event.event_id}: stored edges must join hit positions in [0, "
+                f"{event.num_hits}), but range over [{edges.min()}, {edges.max()}]"
+            )
+        sample = {
+            "x": node_features(event, self.spatial_channels, self.cell_channels),
+            "edge_index": edges,
+        }
+        if self.emb_channels:
+            sample["emb"] = embedding_features(event, self.emb_channels)
+        return sample
+
+    def prepare(self, row: Row) -> dict[str, np.ndarray]:
+        return self.prepare_event(self.event_with_graph(row))
+
+    def prepare_event(self, event: Event) -> dict[str, np.ndarray]:
+        """:meth:`prepare` of an event whose options are applied and which has a graph."""
+        sample = self.inputs(event)
+        edges = sample["edge_index"]
+        y, signal = edge_labels(event, edges, self.options, pid="pid" in self.regime)
+        sample.update(y=y, signal=signal)
+        if "weighting" in self.regime:
+            sample["edge_weight"] = truth_weights(event, edges, y)
+        if "subset" in self.regime:
+            sample["subset"] = signal_hit_edges(event, edges, self.options)
+        return sample
+
+    def collate(self, samples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+        """One disjoint union of the events' graphs; ``edge_event`` gives each edge's event."""
+        parts: dict[str, list[torch.Tensor]] = {}
+        offset = 0
+        for i, sample in enumerate(samples):
+            for key, value in sample.items():
+                tensor = torch.as_tensor(value)
+                if key == "edge_index":
+                    tensor = tensor.long() + offset
+                elif key in ("x", "emb", "edge_weight"):
+                    tensor = tensor.float()
+                else:
+                    tensor = tensor.bool()
+                parts.setdefault(key, []).append(tensor)
+            n_edges = int(sample["edge_index"].shape[1])
+            parts.setdefault("edge_event", []).append(torch.full((n_edges,), i, dtype=torch.long))
+            offset += int(sample["x"].shape[0])
+        batch = {
+            key: torch.cat(values, dim=1 if key == "edge_index" else 0)
+            for key, values in parts.items()
+        }
+        batch["num_events"] = torch.tensor(len(samples))
+        return batch
+
+    # -- training ----------------------------------------------------------------------------
+
+    def score(
+        self, model: nn.Module, batch: Mapping[str, Any], index: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits of the edges ``index`` (all if None): eval mode, ``n_chunks`` chunks, no grad."""
+        module = getattr(model, "module", model)  # DDP: score with the plain module, no collectives
+        edges = batch["edge_index"] if index is None else batch["edge_index"][:, index]
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                return chunked_logits(module, batch["x"], edges, batch.get("emb"), self.n_chunks)
+        finally:
+            module.train(was_training)
+
+    def training_edges(self, model: nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
+        """Positions (in the batch) of the edges this step trains on (module documentation)."""
+        device = batch["y"].device
+        candidates = torch.arange(batch["y"].numel(), device=device)
+        if "subset" in self.regime:
+            candidates = candidates[batch["subset"]]
+        if self.ratio > 0:
+            y, event = batch["y"][candidates], batch["edge_event"][candidates]
+            kept = torch.sigmoid(self.score(model, batch, candidates)) > self.filter_cut
+            chosen = []
+            for b in range(int(batch["num_events"])):
+                mine = event == b
+                positives, hard, fakes = (candidates[mine & m] for m in (y, kept & ~y, ~y))
+                half = int(positives.numel() * self.ratio / 2)
+                hard = hard[torch.randperm(hard.numel(), device=device)[:half]]
+                draws = half if fakes.numel() else 0  # random fakes, with replacement
+                easy = fakes[torch.randint(max(fakes.numel(), 1), (draws,), device=device)]
+                chosen += [positives, hard, easy]
+            candidates = torch.cat(chosen)
+        cap = self.edges_per_batch
+        if cap is not None and candidates.numel() > cap:
+            candidates = candidates[torch.randperm(candidates.numel(), device=device)[:cap]]
+        return candidates
+
+    def _pos_weight(
+        self, y: torch.Tensor, event: torch.Tensor, n_events: int, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """``(B,)`` positive-class weight of each event's loss."""
+        if self.weight is not None or self.ratio > 0:
+            value = self.weight if self.weight is not None else self.ratio
+            return torch.full((n_events,), value, dtype=dtype, device=y.device)
+        n_edges = torch.bincount(event, minlength=n_events).to(dtype)
+        positives = torch.zeros(n_events, dtype=dtype, device=y.device).index_add_(
+            0, event, y.to(dtype)
+        )
+        return (n_edges - positives) / positives.clamp(min=1)
+
+    @staticmethod
+    def event_losses(
+        logits: torch.Tensor,
+        y: torch.Tensor,
+        event: torch.Tensor,
+        n_events: int,
+        pos_weight: torch.Tensor | None,
+        edge_weight: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """``(B,)`` mean over each event's edges of the (weighted) BCE with logits."""
+        target = y.to(logits.dtype)
+        positive = (
+            F.softplus(-logits) if pos_weight is None else pos_weight[event] * F.softplus(-logits)
+        )
+        per_edge = target * positive + (1.0 - target) * F.softplus(logits)
+        if edge_weight is not None:
+            per_edge = per_edge * edge_weight
+        total = torch.zeros(n_events, dtype=logits.dtype, device=logits.device).index_add_(
+            0, event, per_edge
+        )
+        count = torch.bincount(event, minlength=n_events).to(logits.dtype)
+        return total / count.clamp(min=1)
+
+    def training_step(self, model: nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
+        index = self.training_edges(model, batch)
+        n_events = int(batch["num_events"])
+        logits = model(batch["x"], batch["edge_index"][:, index], batch.get("emb"))["edge_logits"]
+        y, event = batch["y"][index], batch["edge_event"][index]
+        weight = batch["edge_weight"][index] if "edge_weight" in batch else None
+        pos_weight = self._pos_weight(y, event, n_events, logits.dtype)
+        return self.event_losses(logits, y, event, n_events, pos_weight, weight).mean()
+
+    # -- validation ----------------------------------------------------------------------------
+
+    def validation_step(
+        self, model: nn.Module, batch: Mapping[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        logits = self.score(model, batch).float()
+        y, signal = batch["y"], batch["signal"]
+        losses = self.event_losses(
+            logits, y, batch["edge_event"], int(batch["num_events"]), None, batch.get("edge_weight")
+        )
+        scores = torch.sigmoid(logits)
+        return {
+            "loss_sum": losses.sum().double(),
+            "events": torch.tensor(float(losses.numel()), dtype=torch.float64),
+            "edges": torch.tensor(float(y.numel()), dtype=torch.float64),
+            "counts": edge_counts(scores, y, self.filter_cut),
+            "signal_counts": edge_counts(scores, signal, self.filter_cut, keep=~y | signal),
+            "histograms": score_histograms(scores, y, HISTOGRAM_BINS),
+        }
+
+    def summarize(self, totals: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        events, edges = float(totals["events"]), float(totals["edges"])
+        efficiency, purity = efficiency_purity(*totals["counts"].tolist())
+        signal_efficiency, signal_purity = efficiency_purity(*totals["signal_counts"].tolist())
+        histograms = totals["histograms"]
+        return {
+            "loss": float(totals["loss_sum"]) / events if events else float("nan"),
+            "auc": roc_auc_from_histograms(histograms[0], histograms[1]),
+            "efficiency": efficiency,
+            "purity": purity,
+            "signal_efficiency": signal_efficiency,
+            "signal_purity": signal_purity,
+            "kept_fraction": float(totals["counts"][1]) / edges if edges else float("nan"),
+        }
+
+    # -- the pipeline stage -------------------------------------------------------------------
+
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Event:
+        """The event with the edges scored above ``filter_cut`` (``src, dst, score``).
+
+        ``model`` must already be on ``device``; hits are those the dataset options keep.
+        """
+        event = self.event_with_graph(row)
+        sample = self.inputs(event)
+        batch = {
+            "x": torch.as_tensor(sample["x"], device=device),
+            "edge_index": torch.as_tensor(sample["edge_index"], device=device),
+        }
+        if "emb" in sample:
+            batch["emb"] = torch.as_tensor(sample["emb"], device=device)
+        scores = torch.sigmoid(self.score(model, batch).float()).cpu().numpy()
+        keep = scores > self.filter_cut
+        edges = sample["edge_index"][:, keep]
+        graph = {
+            "src": edges[0].copy(),
+            "dst": edges[1].copy(),
+            "score": scores[keep].astype(np.float32),
+        }
+        return Event(event.event_id, event.hits, event.particles, graph, event.meta)
