@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "raytrack.data.generate_command",
     "raytrack.data.convert_command",
     "raytrack.config.commands",
+    "raytrack.pipeline.commands",
 )
 
 

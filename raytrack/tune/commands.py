@@ -71,13 +71,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run_sweep(experiment: Any, args: argparse.Namespace) -> int:
-    from raytrack.tune.tuner import build_tuner, init_ray, prepare_sweep
+    from raytrack.tune.tuner import run_sweep
 
-    sweep = prepare_sweep(experiment, name=args.name)
-    print(f"raytrack: sweep directory {sweep.path}")
-    init_ray(args.address)
-    results = build_tuner(sweep, verbose=args.verbose).fit()
-    return _finish(results, sweep)
+    sweep, summary = run_sweep(experiment, name=args.name, address=args.address, verbose=args.verbose)
+    return print_summary(summary, sweep)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -100,10 +97,16 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _finish(results: Any, sweep: Any, top: int = 10) -> int:
-    from raytrack.tune.results import leaderboard, summarize_results
+    from raytrack.tune.results import summarize_results
+
+    return print_summary(summarize_results(results, sweep), sweep, top)
+
+
+def print_summary(summary: Any, sweep: Any, top: int = 10) -> int:
+    """Print a sweep's leaderboard and where its results are; 1 if no trial finished."""
+    from raytrack.tune.results import leaderboard
 
     experiment = sweep.experiment_model()
-    summary = summarize_results(results, sweep)
     print(f"\nLeaderboard ({experiment.tune.metric}, {experiment.tune.mode}):")
     print(leaderboard(summary, experiment.tune.metric, top))
     if summary.best_yaml is None:

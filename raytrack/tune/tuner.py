@@ -193,6 +193,19 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     )
 
 
+def run_sweep(
+    experiment: Experiment, *, name: str | None = None, address: str | None = None, verbose: int = 1
+) -> tuple[Sweep, Any]:
+    """Run ``experiment``'s sweep to the end: ``(sweep, SweepSummary)`` with its result files written."""
+    from raytrack.tune.results import summarize_results
+
+    sweep = prepare_sweep(experiment, name=name)
+    print(f"raytrack: sweep directory {sweep.path}")
+    init_ray(address)
+    results = build_tuner(sweep, verbose=verbose).fit()
+    return sweep, summarize_results(results, sweep)
+
+
 def trial_name(trial: Any) -> str:
     """Short trial names and directories (Ray's default spells out the whole config)."""
     return f"trial_{trial.trial_id}"

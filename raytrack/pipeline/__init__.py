@@ -1,0 +1,1 @@
+"""Chaining trained stages: stage inference into stores, track building and its evaluation."""

@@ -1,0 +1,123 @@
+"""``raytrack pipeline FILE``: sweep each stage, pass its best model's graphs on, build tracks.
+
+A pipeline file names stage experiments in order (for Exa.TrkX: embedding, filter, GNN)::
+
+    name: exatrkx_smoke
+    stages:
+      - search_spaces/exatrkx_embedding_smoke.yaml
+      - search_spaces/exatrkx_filter_smoke.yaml
+      - search_spaces/gnn_on_filter_smoke.yaml
+    tracks: {method: cc, pt_min: 1.0, min_hits: 5}
+    evaluate: test
+
+For every stage: its sweep runs (``raytrack tune``), then its best checkpoint turns every event
+of the stage's store into the next stage's input store (``raytrack infer``), under
+``<storage>/<pipeline>-<timestamp>/stores/``. The first stage reads (or simulates) its own
+``data.store``; later stages read the previous stage's output, with the first stage's event
+split, so test events stay unseen by every stage. At the end the last stage's best model builds
+tracks on the ``evaluate`` events (``raytrack tracks``). ``pipeline.json`` records every stage's
+sweep, best value, checkpoint and output store, and the track metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from raytrack.config import load_experiment
+from raytrack.config.schema import Experiment
+from raytrack.data.sources import event_splits, open_event_store, resolve_path
+
+
+class TrackSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["cc", "walkthrough"] = "cc"
+    edge_cut: float | None = Field(None, ge=0, le=1)
+    pt_min: float | None = Field(1.0, ge=0)
+    min_hits: int = Field(5, ge=1)
+    matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
+
+
+class PipelineSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    stages: list[str] = Field(min_length=1)
+    """Experiment files, relative to the pipeline file."""
+    tracks: TrackSection | None = Field(default_factory=TrackSection)
+    """Build and evaluate tracks with the last stage (a GNN); null to skip."""
+    evaluate: Literal["test", "val", "all"] = "test"
+    storage: str | None = None
+    """Default: the first stage's ``storage``."""
+
+
+def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
+    """The pipeline file and its stage experiments, all validated before anything runs."""
+    path = Path(path)
+    spec = PipelineSpec.model_validate(yaml.safe_load(path.read_text()))
+    experiments = [load_experiment(path.parent / stage) for stage in spec.stages]
+    return spec, experiments
+
+
+def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int = 1) -> dict:
+    from raytrack.pipeline.infer import infer_store
+    from raytrack.pipeline.tracks import TrackSettings, evaluate_tracks, write_evaluation
+    from raytrack.tune.tuner import run_sweep
+
+    spec, experiments = load_pipeline(path)
+    first = experiments[0]
+    root = resolve_path(spec.storage or first.storage) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root.mkdir(parents=True)
+    store = open_event_store(first.data)  # simulated here if the first stage asks for it
+    record: dict = {"pipeline": spec.model_dump(), "directory": str(root), "stages": []}
+    input_store = Path(store.path)
+    checkpoint = None
+    for index, experiment in enumerate(experiments):
+        if index > 0:  # later stages read the previous stage's output with the first stage's split
+            data = experiment.data.model_copy(
+                update={
+                    "store": str(input_store),
+                    "generate": None,
+                    "split": first.data.split,
+                    "split_seed": first.data.split_seed,
+                    "max_events": first.data.max_events,
+                }
+            )
+            experiment = experiment.model_copy(update={"data": data, "storage": str(root)})
+        else:
+            experiment = experiment.model_copy(update={"storage": str(root)})
+        name = f"{index + 1}-{experiment.name}"
+        sweep, summary = run_sweep(experiment, name=name, address=address, verbose=verbose)
+        if summary.best_checkpoint is None:
+            raise RuntimeError(f"stage {name}: no trial finished an epoch; see {sweep.path}")
+        checkpoint = summary.best_checkpoint
+        stage = {
+            "stage": name,
+            "sweep": str(sweep.path),
+            "metric": experiment.tune.metric,
+            "best_value": summary.best_value,
+            "checkpoint": checkpoint,
+        }
+        if index + 1 < len(experiments):
+            output = infer_store(checkpoint, input_store, root / "stores" / name)
+            stage["output_store"] = str(output.path)
+            stage["output_edges_per_event"] = output.metadata["counts"]["edges"] / max(len(output), 1)
+            input_store = Path(output.path)
+        record["stages"].append(stage)
+        print(f"raytrack pipeline: stage {name} best {experiment.tune.metric} = {summary.best_value:.4g}")
+    if spec.tracks is not None and checkpoint is not None:
+        splits = event_splits(first.data, store)  # every stage shares the first stage's split
+        ids = None if spec.evaluate == "all" else getattr(splits, spec.evaluate)
+        if ids == []:
+            raise ValueError(f"evaluate: {spec.evaluate} but the split gives it no events")
+        evaluation = evaluate_tracks(
+            checkpoint, input_store, TrackSettings(**spec.tracks.model_dump()), event_ids=ids
+        )
+        write_evaluation(evaluation, root)
+        record["tracks"] = evaluation.summary()
+    (root / "pipeline.json").write_text(json.dumps(record, indent=1, default=str))
+    return record

@@ -1,0 +1,128 @@
+"""Tracks from a trained GNN, and their evaluation against the truth of the full event.
+
+Per event: the GNN stage scores its candidate graph (:meth:`~raytrack.tasks.base.Task.infer`);
+tracks are built from the scores (connected components above ``edge_cut``, or acorn's
+walk-through); the labels are mapped back onto *every* hit of the stored event by ``hit_id``
+(hits the stage dropped, e.g. noise, are on no track), and evaluated there:
+
+- double-majority (or another style of) matching, tracking efficiency over reconstructable
+  particles (``pt > pt_min`` and at least ``min_hits`` hits in the event), fake and duplicate
+  rates (:func:`raytrack.metrics.tracking_metrics`);
+- the TrackML score of the event (:func:`raytrack.metrics.trackml_score`), every hit on no
+  track counting as a track of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from raytrack.data.event import Event
+from raytrack.data.store import EventStore
+from raytrack.data.truth import hit_particle_pt
+from raytrack.metrics import (
+    TrackingMetrics,
+    build_tracks,
+    labels_to_submission,
+    trackml_score,
+    tracking_metrics,
+)
+from raytrack.pipeline.checkpoints import resolve_checkpoint
+from raytrack.train.checkpoint import load_model
+
+
+@dataclass(frozen=True)
+class TrackSettings:
+    method: Literal["cc", "walkthrough"] = "cc"
+    edge_cut: float | None = None
+    """Score cut of connected components; ``None``: the GNN's own ``edge_cut``."""
+    pt_min: float | None = 1.0
+    min_hits: int = 5
+    matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
+
+
+@dataclass(frozen=True)
+class TrackEvaluation:
+    metrics: TrackingMetrics
+    trackml_score: float
+    """Mean of the events' TrackML scores."""
+    per_event: pd.DataFrame
+
+    def summary(self) -> dict[str, float | int | str]:
+        return {**self.metrics.as_dict(), "trackml_score": self.trackml_score, "events": len(self.per_event)}
+
+
+def event_track_labels(
+    full: Event, scored: Event, settings: TrackSettings, default_edge_cut: float
+) -> np.ndarray:
+    """Track label of every hit of ``full`` (−1: on no track) from the scored graph."""
+    edges = scored.edge_index
+    if edges is None:
+        raise ValueError(f"event {full.event_id}: the stage returned no scored graph")
+    scores = np.asarray(scored.edges["score"], np.float64)
+    if settings.method == "cc":
+        cut = settings.edge_cut if settings.edge_cut is not None else default_edge_cut
+        selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
+    else:
+        order = np.asarray(scored.hits["r"], np.float64) ** 2 + np.asarray(scored.hits["z"], np.float64) ** 2
+        selected = build_tracks(edges, scores, scored.num_hits, method="walkthrough", node_order=order)
+    position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(np.asarray(scored.hits["hit_id"]))
+    if (position < 0).any():
+        raise ValueError(f"event {full.event_id}: the stage returned hits that are not in the event")
+    labels = np.full(full.num_hits, -1, dtype=np.int64)
+    labels[position] = selected
+    return labels
+
+
+def evaluate_tracks(
+    checkpoint: str | Path,
+    store_path: str | Path,
+    settings: TrackSettings = TrackSettings(),
+    *,
+    event_ids: list[int] | None = None,
+    device: str = "cpu",
+) -> TrackEvaluation:
+    model, task, _ = load_model(resolve_checkpoint(checkpoint), map_location=device)
+    model.to(device).eval()
+    default_cut = float(getattr(task, "edge_cut", 0.5))
+    store = EventStore(store_path)
+    total: TrackingMetrics | None = None
+    rows = []
+    with torch.no_grad():
+        for row in store.iter_rows(event_ids=event_ids):
+            full = Event.from_row(row)
+            labels = event_track_labels(full, task.infer(model, row, device), settings, default_cut)
+            pid = np.asarray(full.hits["particle_id"])
+            metrics = tracking_metrics(
+                pid,
+                labels,
+                matching_style=settings.matching_style,
+                min_track_hits=settings.min_hits,
+                min_particle_hits=settings.min_hits,
+                pt=hit_particle_pt(full),
+                pt_min=settings.pt_min,
+            )
+            truth = pd.DataFrame(
+                {"hit_id": full.hits["hit_id"], "particle_id": pid, "weight": full.hits["weight"]}
+            )
+            score = trackml_score(truth, labels_to_submission(full.hits["hit_id"], labels))
+            rows.append({"event_id": full.event_id, **metrics.as_dict(), "trackml_score": score})
+            total = metrics if total is None else total + metrics
+    if total is None:
+        raise ValueError(f"no events to evaluate in {store_path}")
+    per_event = pd.DataFrame(rows)
+    return TrackEvaluation(total, float(per_event["trackml_score"].mean()), per_event)
+
+
+def write_evaluation(evaluation: TrackEvaluation, directory: str | Path) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    evaluation.per_event.to_csv(directory / "tracks_per_event.csv", index=False)
+    (directory / "tracks_summary.json").write_text(json.dumps(evaluation.summary(), indent=1, default=float))
+    return directory
