@@ -6,3 +6,4 @@ Importing this package registers its models (``exatrkx_gnn``, ``exatrkx_filter``
 
 from raytrack.models.exatrkx import interaction_gnn  # noqa: F401  (registers exatrkx_gnn)
 from raytrack.models.exatrkx import filter  # noqa: F401  (registers exatrkx_filter)
+from raytrack.models.exatrkx import embedding  # noqa: F401  (registers exatrkx_embedding)
