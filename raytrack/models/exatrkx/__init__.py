@@ -1,6 +1,6 @@
 """The Exa.TrkX pipeline: metric-learning embedding, filter, interaction GNN.
 
-Importing this package registers its models (``exatrkx_gnn``, ``exatrkx_filter``) with
+Importing this package registers its models (``exatrkx_embedding``, ``exatrkx_filter``, ``exatrkx_gnn``) with
 :mod:`raytrack.models.registry`.
 """
 

@@ -1,4 +1,8 @@
-"""Training task of the Exa.TrkX filter: the stored graph, labels, sampled training edges, metrics.
+"""Training task of the Exa.TrkX filter: the stored graph, labels, training step, metrics.
+
+:class:`FilterTask` is the ``Task`` the training loop calls; its pieces live beside it: the
+model inputs and batches in :mod:`raytrack.models.exatrkx.filter_inputs`, the training-edge
+sampling (hard negatives) and the loss in :mod:`raytrack.models.exatrkx.filter_training`.
 
 The filter's input graph is the graph the previous pipeline stage stored with the event
 (``Event.edges``; the embedding stage's radius graph, oriented inner → outer). Events without a
@@ -12,23 +16,10 @@ preceded by ``cell_channels`` cell features under ``ci``), read ``emb_channels``
 coordinates if asked, and label the edges with the shared
 :func:`~raytrack.models.exatrkx.edge_labels.edge_labels`.
 
-Training (the reference's ``FilterBaseBalanced.training_step``), per event:
-
-1. ``subset``: keep only the edges with at least one hit on a *signal* true edge (true edge of
-   a particle with ``pT > pt_signal_cut``), the reference's ``isin(edge_index,
-   signal_true_edges.unique()).any(0)``. True edges of non-signal particles touch no such hit,
-   so they are not trained at all; every remaining positive is a signal edge.
-2. ``ratio > 0``: score the candidate edges without gradients (``n_chunks`` chunks, eval mode),
-   then train on all true edges, up to ``ratio/2 × true`` *hard negatives* (false edges scored
-   above ``filter_cut``, the ones the filter would wrongly keep, drawn at random among them) and
-   ``ratio/2 × true`` random false edges (uniform, with replacement, as the reference draws
-   them). ``ratio = 0`` trains on every candidate edge (the reference's ``FilterBase``).
-3. ``edges_per_batch``: at most this many of the selected edges, drawn at random.
-
-Loss: BCE with logits with ``pos_weight = weight`` (unset: ``ratio``, or negatives/positives of
-the event when ``ratio = 0``, the reference's fallbacks), times the ``weighting`` regime's
-per-edge weights, averaged over each event's trained edges, then over the batch's events (so
-DDP over workers equals training on the union). Target: truth-graph membership (either
+Training samples the edges of each event (``subset``, then ``ratio``: every true edge plus hard
+and random negatives, then ``edges_per_batch``) and applies a BCE loss with ``pos_weight``,
+averaged per event, then over the batch; both are described and implemented in
+:mod:`raytrack.models.exatrkx.filter_training`. Target: truth-graph membership (either
 direction), or, with ``pid``, "both hits belong to the same particle".
 
 Validation scores every edge of the graph (``n_chunks`` chunks) and reports, as the reference
@@ -47,20 +38,34 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
 from raytrack.data.event import CELL_COLUMNS, Event
 from raytrack.data.options import TrackingDataOptions
-from raytrack.data.truth import apply_options, signal_edges, true_edges
+from raytrack.data.truth import apply_options
 from raytrack.metrics.edges import (
     edge_counts,
     efficiency_purity,
     roc_auc_from_histograms,
     score_histograms,
 )
-from raytrack.models.exatrkx.edge_labels import edge_labels, node_features, truth_weights
+from raytrack.models.exatrkx.edge_labels import edge_labels, truth_weights
+from raytrack.models.exatrkx.filter_inputs import (  # noqa: F401 (embedding_* re-exported)
+    EMBEDDING_PREFIX,
+    collate_graphs,
+    embedding_columns,
+    embedding_features,
+    model_inputs,
+)
+from raytrack.models.exatrkx.filter_training import (
+    balanced_sample,
+    cap_edges,
+    chunked_logits,
+    event_losses,
+    positive_weights,
+    signal_hit_edges,
+)
 from raytrack.tasks.base import Row, Task
 
 Regime = Literal["subset", "ci", "weighting", "pid"]
@@ -68,58 +73,12 @@ Regime = Literal["subset", "ci", "weighting", "pid"]
 ``weighting``: per-edge loss weights from hit weights; ``pid``: target = same particle."""
 
 REGIMES: tuple[str, ...] = ("subset", "ci", "weighting", "pid")
-EMBEDDING_PREFIX = "emb_"
-"""Hit columns ``emb_0 … emb_{M-1}`` hold a hit's embedding coordinates (``emb_channels = M``)."""
 HISTOGRAM_BINS = 1000
 NO_GRAPH = (
     "event {event_id} has no stored graph (no e_src/e_dst columns): the filter classifies the "
     "edges of the previous stage's graph; run `raytrack infer` with the embedding stage first "
     "and train the filter on the store it writes"
 )
-
-
-def embedding_columns(emb_channels: int) -> list[str]:
-    """Names of the hit columns holding the first ``emb_channels`` embedding coordinates."""
-    return [f"{EMBEDDING_PREFIX}{i}" for i in range(emb_channels)]
-
-
-def embedding_features(event: Event, emb_channels: int) -> np.ndarray:
-    """``(N, emb_channels)`` float32 embedding coordinates stored with the hits, NaN as 0."""
-    names = embedding_columns(emb_channels)
-    missing = [name for name in names if name not in event.hits]
-    if missing:
-        raise KeyError(
-            f"emb_channels={emb_channels} needs the hit columns {names[0]} … {names[-1]} "
-            f"(embedding coordinates stored by the embedding stage), but event {event.event_id} "
-            f"lacks {missing}; set emb_channels: 0 or store the coordinates with the graph"
-        )
-    emb = np.stack([np.asarray(event.hits[name], np.float32) for name in names], axis=1)
-    return np.nan_to_num(emb, nan=0.0, posinf=0.0, neginf=0.0)
-
-
-def signal_hit_edges(event: Event, edges: np.ndarray, options: TrackingDataOptions) -> np.ndarray:
-    """``(E,)`` bool: the edge has a hit on a signal true edge (the ``subset`` regime's edges)."""
-    truth = true_edges(event, options.true_edges)
-    signal = truth[:, signal_edges(event, truth, options.pt_signal_cut)]
-    if signal.size == 0 or edges.shape[1] == 0:
-        return np.zeros(edges.shape[1], dtype=bool)
-    return np.isin(edges, np.unique(signal)).any(axis=0)
-
-
-def chunked_logits(
-    model: nn.Module,
-    x: torch.Tensor,
-    edge_index: torch.Tensor,
-    emb: torch.Tensor | None,
-    n_chunks: int,
-) -> torch.Tensor:
-    """``(E,)`` logits of ``model`` over ``edge_index`` evaluated in ``n_chunks`` pieces."""
-    pieces = [
-        model(x, part, emb)["edge_logits"]
-        for part in torch.tensor_split(edge_index, n_chunks, dim=1)
-        if part.shape[1]
-    ]
-    return torch.cat(pieces) if pieces else x.new_zeros(0)
 
 
 class FilterTask(Task):
@@ -213,19 +172,7 @@ class FilterTask(Task):
 
     def inputs(self, event: Event) -> dict[str, np.ndarray]:
         """The model's inputs: ``x`` ``(N, in_channels)``, ``edge_index`` and ``emb`` if any."""
-        edges = event.edge_index
-        if edges.size and (edges.min() < 0 or edges.max() >= event.num_hits):
-            raise ValueError(
-                f"event {event.event_id}: stored edges must join hit positions in [0, "
-                f"{event.num_hits}), but range over [{edges.min()}, {edges.max()}]"
-            )
-        sample = {
-            "x": node_features(event, self.spatial_channels, self.cell_channels),
-            "edge_index": edges,
-        }
-        if self.emb_channels:
-            sample["emb"] = embedding_features(event, self.emb_channels)
-        return sample
+        return model_inputs(event, self.spatial_channels, self.cell_channels, self.emb_channels)
 
     def prepare(self, row: Row) -> dict[str, np.ndarray]:
         return self.prepare_event(self.event_with_graph(row))
@@ -244,27 +191,7 @@ class FilterTask(Task):
 
     def collate(self, samples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
         """One disjoint union of the events' graphs; ``edge_event`` gives each edge's event."""
-        parts: dict[str, list[torch.Tensor]] = {}
-        offset = 0
-        for i, sample in enumerate(samples):
-            for key, value in sample.items():
-                tensor = torch.as_tensor(value)
-                if key == "edge_index":
-                    tensor = tensor.long() + offset
-                elif key in ("x", "emb", "edge_weight"):
-                    tensor = tensor.float()
-                else:
-                    tensor = tensor.bool()
-                parts.setdefault(key, []).append(tensor)
-            n_edges = int(sample["edge_index"].shape[1])
-            parts.setdefault("edge_event", []).append(torch.full((n_edges,), i, dtype=torch.long))
-            offset += int(sample["x"].shape[0])
-        batch = {
-            key: torch.cat(values, dim=1 if key == "edge_index" else 0)
-            for key, values in parts.items()
-        }
-        batch["num_events"] = torch.tensor(len(samples))
-        return batch
+        return collate_graphs(samples)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -283,64 +210,21 @@ class FilterTask(Task):
             module.train(was_training)
 
     def training_edges(self, model: nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
-        """Positions (in the batch) of the edges this step trains on (module documentation)."""
-        device = batch["y"].device
-        candidates = torch.arange(batch["y"].numel(), device=device)
+        """Positions (in the batch) of the edges this step trains on (see
+        :mod:`~raytrack.models.exatrkx.filter_training`)."""
+        candidates = torch.arange(batch["y"].numel(), device=batch["y"].device)
         if "subset" in self.regime:
             candidates = candidates[batch["subset"]]
         if self.ratio > 0:
             y, event = batch["y"][candidates], batch["edge_event"][candidates]
             kept = torch.sigmoid(self.score(model, batch, candidates)) > self.filter_cut
-            chosen = []
-            for b in range(int(batch["num_events"])):
-                mine = event == b
-                positives, hard, fakes = (candidates[mine & m] for m in (y, kept & ~y, ~y))
-                half = int(positives.numel() * self.ratio / 2)
-                hard = hard[torch.randperm(hard.numel(), device=device)[:half]]
-                draws = half if fakes.numel() else 0  # random fakes, with replacement
-                easy = fakes[torch.randint(max(fakes.numel(), 1), (draws,), device=device)]
-                chosen += [positives, hard, easy]
-            candidates = torch.cat(chosen)
-        cap = self.edges_per_batch
-        if cap is not None and candidates.numel() > cap:
-            candidates = candidates[torch.randperm(candidates.numel(), device=device)[:cap]]
-        return candidates
+            candidates = balanced_sample(
+                candidates, y, event, kept, int(batch["num_events"]), self.ratio
+            )
+        return cap_edges(candidates, self.edges_per_batch)
 
-    def _pos_weight(
-        self, y: torch.Tensor, event: torch.Tensor, n_events: int, dtype: torch.dtype
-    ) -> torch.Tensor:
-        """``(B,)`` positive-class weight of each event's loss."""
-        if self.weight is not None or self.ratio > 0:
-            value = self.weight if self.weight is not None else self.ratio
-            return torch.full((n_events,), value, dtype=dtype, device=y.device)
-        n_edges = torch.bincount(event, minlength=n_events).to(dtype)
-        positives = torch.zeros(n_events, dtype=dtype, device=y.device).index_add_(
-            0, event, y.to(dtype)
-        )
-        return (n_edges - positives) / positives.clamp(min=1)
-
-    @staticmethod
-    def event_losses(
-        logits: torch.Tensor,
-        y: torch.Tensor,
-        event: torch.Tensor,
-        n_events: int,
-        pos_weight: torch.Tensor | None,
-        edge_weight: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """``(B,)`` mean over each event's edges of the (weighted) BCE with logits."""
-        target = y.to(logits.dtype)
-        positive = (
-            F.softplus(-logits) if pos_weight is None else pos_weight[event] * F.softplus(-logits)
-        )
-        per_edge = target * positive + (1.0 - target) * F.softplus(logits)
-        if edge_weight is not None:
-            per_edge = per_edge * edge_weight
-        total = torch.zeros(n_events, dtype=logits.dtype, device=logits.device).index_add_(
-            0, event, per_edge
-        )
-        count = torch.bincount(event, minlength=n_events).to(logits.dtype)
-        return total / count.clamp(min=1)
+    event_losses = staticmethod(event_losses)
+    """``(B,)`` mean BCE of each event (:func:`~raytrack.models.exatrkx.filter_training.event_losses`)."""
 
     def training_step(self, model: nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
         index = self.training_edges(model, batch)
@@ -348,7 +232,7 @@ class FilterTask(Task):
         logits = model(batch["x"], batch["edge_index"][:, index], batch.get("emb"))["edge_logits"]
         y, event = batch["y"][index], batch["edge_event"][index]
         weight = batch["edge_weight"][index] if "edge_weight" in batch else None
-        pos_weight = self._pos_weight(y, event, n_events, logits.dtype)
+        pos_weight = positive_weights(y, event, n_events, logits.dtype, self.weight, self.ratio)
         return self.event_losses(logits, y, event, n_events, pos_weight, weight).mean()
 
     # -- validation ----------------------------------------------------------------------------
