@@ -20,6 +20,26 @@ from typing import Any
 from raytrack.config.schema import Experiment
 
 
+def _wandb_callback_class() -> type:
+    """Ray's W&B callback whose logging actors close W&B's service themselves.
+
+    Ray's logging actor calls ``wandb.finish()`` and returns; W&B's service connection was then
+    torn down at interpreter exit after the service had gone, printing a ``ConnectionResetError``
+    traceback per trial. ``wandb.teardown()`` right after ``finish`` closes it in order.
+    """
+    from ray.air.integrations.wandb import WandbLoggerCallback, _WandbLoggingActor
+
+    class TidyWandbLoggingActor(_WandbLoggingActor):
+        def run(self) -> None:
+            super().run()
+            self._wandb.teardown()
+
+    class RaytrackWandbCallback(WandbLoggerCallback):
+        _logger_actor_cls = TidyWandbLoggingActor
+
+    return RaytrackWandbCallback
+
+
 def wandb_mode(configured: str | None) -> str:
     if configured is not None:
         return configured
@@ -38,7 +58,6 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
     wandb_cfg = experiment.logging.wandb
     if wandb_cfg.enabled:
         try:
-            from ray.air.integrations.wandb import WandbLoggerCallback
             import wandb  # noqa: F401
         except ImportError as error:
             raise RuntimeError(
@@ -49,7 +68,7 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
         wandb_dir = storage_root / sweep_name / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
         callbacks.append(
-            WandbLoggerCallback(
+            _wandb_callback_class()(
                 project=wandb_cfg.project,
                 group=wandb_cfg.group or sweep_name,
                 entity=wandb_cfg.entity,

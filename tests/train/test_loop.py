@@ -44,7 +44,7 @@ def test_loop_learns_and_reports_every_epoch(tmp_path):
     model, _, saved = load_model(session.checkpoints[-1])
     assert saved.name == "loop-test"
     assert torch.allclose(model.weight.detach().squeeze(), torch.tensor(TRUE_W), atol=0.3)
-    assert abs(float(model.bias) - TRUE_B) < 0.3
+    assert abs(float(model.bias.detach()) - TRUE_B) < 0.3
 
 
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
