@@ -6,8 +6,9 @@ A pipeline file names stage experiments in order (for Exa.TrkX: embedding, filte
     stages:
       - search_spaces/exatrkx_embedding_smoke.yaml
       - search_spaces/exatrkx_filter_smoke.yaml
-      - search_spaces/gnn_on_filter_smoke.yaml
-    tracks: {method: cc, pt_min: 1.0, min_hits: 5}
+      - search_spaces/exatrkx_gnn_smoke.yaml
+    split: [0.6, 0.2, 0.2]
+    tracks: {method: walkthrough, pt_min: 1.0, min_hits: 5}
     evaluate: test
 
 For every stage: its sweep runs (``raytrack tune``), then its best checkpoint turns every event
@@ -51,6 +52,8 @@ class PipelineSpec(BaseModel):
     tracks: TrackSection | None = Field(default_factory=TrackSection)
     """Build and evaluate tracks with the last stage (a GNN); null to skip."""
     evaluate: Literal["test", "val", "all"] = "test"
+    split: tuple[float, float, float] | None = None
+    """Train/val/test fractions for every stage (default: the first stage's ``data.split``)."""
     storage: str | None = None
     """Default: the first stage's ``storage``."""
 
@@ -60,6 +63,10 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
     path = Path(path)
     spec = PipelineSpec.model_validate(yaml.safe_load(path.read_text()))
     experiments = [load_experiment(path.parent / stage) for stage in spec.stages]
+    if spec.split is not None:
+        first = experiments[0]
+        data = first.data.model_validate({**first.data.model_dump(), "split": spec.split})
+        experiments[0] = first.model_copy(update={"data": data})
     return spec, experiments
 
 
