@@ -27,6 +27,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tracks.add_argument("--min-hits", type=int, default=5, help="reconstructable: at least N hits")
     tracks.add_argument("--matching", choices=("two_way", "one_way", "ATLAS"), default="two_way")
     tracks.add_argument("--events", nargs="*", type=int, help="event ids (default: all)")
+    tracks.add_argument(
+        "--truth-store", help="store with the complete events, when STORE holds selected hits only"
+    )
     tracks.add_argument("--out", help="directory for tracks_per_event.csv and tracks_summary.json")
     tracks.add_argument("--device", default="cpu")
     tracks.set_defaults(run=_tracks)
@@ -64,7 +67,14 @@ def _tracks(args: argparse.Namespace) -> int:
         min_hits=args.min_hits,
         matching_style=args.matching,
     )
-    evaluation = evaluate_tracks(args.checkpoint, args.store, settings, event_ids=args.events, device=args.device)
+    evaluation = evaluate_tracks(
+        args.checkpoint,
+        args.store,
+        settings,
+        event_ids=args.events,
+        device=args.device,
+        truth_store=args.truth_store,
+    )
     summary = evaluation.summary()
     print(
         f"{summary['events']} events, {settings.matching_style} matching, pT > {settings.pt_min} GeV, "

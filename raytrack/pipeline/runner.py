@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from raytrack.config import load_experiment
+from raytrack.config import experiment_to_dict, load_experiment, validate_experiment
 from raytrack.config.schema import Experiment
 from raytrack.data.sources import event_splits, open_event_store, resolve_path
 
@@ -54,6 +54,9 @@ class PipelineSpec(BaseModel):
     evaluate: Literal["test", "val", "all"] = "test"
     split: tuple[float, float, float] | None = None
     """Train/val/test fractions for every stage (default: the first stage's ``data.split``)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Dataset options set for every stage (e.g. ``pt_background_cut``), so that the stages
+    select the same hits; each stage file's own ``data.options`` fill in the rest."""
     storage: str | None = None
     """Default: the first stage's ``storage``."""
 
@@ -63,6 +66,17 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
     path = Path(path)
     spec = PipelineSpec.model_validate(yaml.safe_load(path.read_text()))
     experiments = [load_experiment(path.parent / stage) for stage in spec.stages]
+    if spec.options:
+        experiments = [
+            validate_experiment(
+                {
+                    **experiment_to_dict(e),
+                    "data": {**experiment_to_dict(e)["data"], "options": {**e.data.options, **spec.options}},
+                },
+                source=f"{path} (options) + {stage}",
+            )
+            for e, stage in zip(experiments, spec.stages)
+        ]
     if spec.split is not None:
         first = experiments[0]
         data = first.data.model_validate({**first.data.model_dump(), "split": spec.split})
@@ -122,7 +136,11 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
         if ids == []:
             raise ValueError(f"evaluate: {spec.evaluate} but the split gives it no events")
         evaluation = evaluate_tracks(
-            checkpoint, input_store, TrackSettings(**spec.tracks.model_dump()), event_ids=ids
+            checkpoint,
+            input_store,
+            TrackSettings(**spec.tracks.model_dump()),
+            event_ids=ids,
+            truth_store=store.path,  # judged on the complete events, every hit and particle
         )
         write_evaluation(evaluation, root)
         record["tracks"] = evaluation.summary()

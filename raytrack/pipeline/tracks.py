@@ -87,8 +87,16 @@ def evaluate_tracks(
     *,
     event_ids: list[int] | None = None,
     device: str = "cpu",
+    truth_store: str | Path | None = None,
 ) -> TrackEvaluation:
+    """Evaluate the GNN at ``checkpoint`` on the events of ``store_path``.
+
+    ``truth_store``: the store holding the complete events (the pipeline's first store), when
+    ``store_path`` is a later stage's output whose hits were already selected; default: the
+    events of ``store_path`` themselves.
+    """
     model, task, _ = load_model(resolve_checkpoint(checkpoint), map_location=device)
+    truth = EventStore(truth_store) if truth_store is not None else None
     model.to(device).eval()
     default_cut = float(getattr(task, "edge_cut", 0.5))
     store = EventStore(store_path)
@@ -96,7 +104,7 @@ def evaluate_tracks(
     rows = []
     with torch.no_grad():
         for row in store.iter_rows(event_ids=event_ids):
-            full = Event.from_row(row)
+            full = Event.from_row(row) if truth is None else truth.event(int(row["event_id"]))
             labels = event_track_labels(full, task.infer(model, row, device), settings, default_cut)
             pid = np.asarray(full.hits["particle_id"])
             metrics = tracking_metrics(
@@ -108,10 +116,10 @@ def evaluate_tracks(
                 pt=hit_particle_pt(full),
                 pt_min=settings.pt_min,
             )
-            truth = pd.DataFrame(
+            hits = pd.DataFrame(
                 {"hit_id": full.hits["hit_id"], "particle_id": pid, "weight": full.hits["weight"]}
             )
-            score = trackml_score(truth, labels_to_submission(full.hits["hit_id"], labels))
+            score = trackml_score(hits, labels_to_submission(full.hits["hit_id"], labels))
             rows.append({"event_id": full.event_id, **metrics.as_dict(), "trackml_score": score})
             total = metrics if total is None else total + metrics
     if total is None:

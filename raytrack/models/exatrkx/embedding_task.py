@@ -53,6 +53,7 @@ from raytrack.data.options import TrackingDataOptions
 from raytrack.data.truth import apply_options, signal_edges, true_edges
 from raytrack.metrics.edges import efficiency_purity
 from raytrack.models.exatrkx.edge_labels import edges_in, node_features
+from raytrack.models.exatrkx.filter_inputs import EMBEDDING_PREFIX
 from raytrack.models.exatrkx.neighbors import radius_knn, unique_pairs
 from raytrack.tasks.base import Row, Task
 
@@ -332,7 +333,9 @@ class EmbeddingTask(Task):
         every pair appears once, oriented from the hit nearer the origin to the farther one by
         ``r² + z²`` (ties: lower position first), as Exa.TrkX orders edges before the filter.
         ``score = 1 - d / r_test`` (``d`` the embedding distance): 1 for coincident hits,
-        0 at the radius.
+        0 at the radius. Each hit's embedding coordinates are stored with it as hit columns
+        ``emb_0 … emb_{emb_dim-1}``: the filter reads the first ``emb_channels`` of them, as the
+        reference filter appends the embedding to its input.
         """
         event = apply_options(Event.from_row(row), self.options)
         model.eval()
@@ -348,4 +351,7 @@ class EmbeddingTask(Task):
             "dst": np.where(flip, a, b).astype(np.int64),
             "score": np.clip(score, 0.0, 1.0).astype(np.float32),
         }
-        return Event(event.event_id, event.hits, event.particles, edges=edges, meta=event.meta)
+        coordinates = spatial.detach().cpu().numpy().astype(np.float32)
+        hits = dict(event.hits)
+        hits.update({f"{EMBEDDING_PREFIX}{i}": coordinates[:, i] for i in range(coordinates.shape[1])})
+        return Event(event.event_id, hits, event.particles, edges=edges, meta=event.meta)
