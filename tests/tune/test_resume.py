@@ -75,7 +75,10 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     assert len(trials) == 4 and (trials["status"] == "completed").all()
     per_trial = history.groupby("trial_id")["training_iteration"].apply(list)
     for trial_id, epochs in per_trial.items():
-        assert epochs == [1, 2, 3, 4, 5], (trial_id, epochs)  # nothing trained twice
+        # Nothing trained twice, every trial to the end. A trial interrupted mid-way resumes from
+        # its last checkpoint; epochs it reported after the driver's last processed result have
+        # a checkpoint but no row (the driver died before logging them).
+        assert epochs == sorted(set(epochs)) and epochs[0] == 1 and epochs[-1] == 5, (trial_id, epochs)
     for name in finished_ids:  # finished trials were not run again
         assert _epochs(sweep / name / "result.json") == 5
     assert json.loads((sweep / "best.json").read_text())["value"] > 0
