@@ -42,6 +42,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     pipeline.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     pipeline.set_defaults(run=_pipeline)
 
+    apply = subparsers.add_parser(
+        "apply", help="run a trained pipeline (a `raytrack pipeline` directory) on another store"
+    )
+    apply.add_argument("pipeline_dir", help="directory of a finished `raytrack pipeline` run")
+    apply.add_argument("store", help="event store to reconstruct (e.g. a converted TrackML event)")
+    apply.add_argument("--out", required=True, help="directory for the stage stores and track results")
+    apply.add_argument("--method", choices=("cc", "walkthrough"), help="default: the pipeline's")
+    apply.add_argument("--device", default="cpu")
+    apply.set_defaults(run=_apply)
+
 
 def _infer(args: argparse.Namespace) -> int:
     from raytrack.pipeline.infer import infer_store
@@ -54,6 +64,37 @@ def _infer(args: argparse.Namespace) -> int:
         f"wrote {store.path}: {counts['events']} events, {counts['hits']} hits, "
         f"{counts['edges']} edges ({counts['edges'] / max(counts['events'], 1):.0f} per event)"
     )
+    return 0
+
+
+def _print_tracks(summary: dict, settings: object) -> None:
+    print(
+        f"{summary['events']} events, {settings.matching_style} matching, pT > {settings.pt_min} GeV, "
+        f">= {settings.min_hits} hits:\n"
+        f"  tracking efficiency {summary['efficiency']:.4f} "
+        f"({summary['n_reconstructed_particles']}/{summary['n_particles']} particles)\n"
+        f"  fake rate           {summary['fake_rate']:.4f} "
+        f"({summary['n_tracks'] - summary['n_matched_tracks']}/{summary['n_tracks']} tracks)\n"
+        f"  duplicate rate      {summary['duplicate_rate']:.4f}\n"
+        f"  TrackML score       {summary['trackml_score']:.4f} (mean over events)"
+    )
+
+
+def _apply(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from raytrack.pipeline.apply import apply_pipeline
+    from raytrack.pipeline.tracks import TrackSettings
+
+    record = json.loads((Path(args.pipeline_dir) / "pipeline.json").read_text())
+    settings = TrackSettings(**(record["pipeline"].get("tracks") or {}))
+    if args.method:
+        settings = dataclasses.replace(settings, method=args.method)
+    evaluation = apply_pipeline(args.pipeline_dir, args.store, args.out, settings=settings, device=args.device)
+    _print_tracks(evaluation.summary(), settings)
+    print(f"written to {args.out}")
     return 0
 
 
@@ -75,17 +116,7 @@ def _tracks(args: argparse.Namespace) -> int:
         device=args.device,
         truth_store=args.truth_store,
     )
-    summary = evaluation.summary()
-    print(
-        f"{summary['events']} events, {settings.matching_style} matching, pT > {settings.pt_min} GeV, "
-        f">= {settings.min_hits} hits:\n"
-        f"  tracking efficiency {summary['efficiency']:.4f} "
-        f"({summary['n_reconstructed_particles']}/{summary['n_particles']} particles)\n"
-        f"  fake rate           {summary['fake_rate']:.4f} "
-        f"({summary['n_tracks'] - summary['n_matched_tracks']}/{summary['n_tracks']} tracks)\n"
-        f"  duplicate rate      {summary['duplicate_rate']:.4f}\n"
-        f"  TrackML score       {summary['trackml_score']:.4f} (mean over events)"
-    )
+    _print_tracks(evaluation.summary(), settings)
     if args.out:
         print(f"written to {write_evaluation(evaluation, args.out)}")
     return 0

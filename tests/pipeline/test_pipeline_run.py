@@ -1,0 +1,77 @@
+"""`raytrack pipeline`: embedding -> filter -> GNN sweeps chained through stores, then tracks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from raytrack.cli import main
+from raytrack.data.store import EventStore
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+OPTIONS = {"pt_signal_cut": 1.0, "noise": True, "true_edges": "layerwise"}
+
+
+def stage(path: Path, name: str, model: str, hparams: dict, store: str, storage: Path, metric: str, mode: str) -> str:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": name,
+                "model": {"name": model, "hparams": hparams},
+                "data": {"store": store, "split": [0.6, 0.2, 0.2], "options": OPTIONS},
+                "train": {"max_epochs": 2, "batch_size": 2, "optimizer": {"lr": 0.003}, "cpus_per_worker": 1},
+                "search": {"train.optimizer.lr": {"grid": [0.003]}},
+                "tune": {"metric": metric, "mode": mode, "searcher": "grid", "scheduler": {"name": "fifo"}},
+                "storage": str(storage),
+            }
+        )
+    )
+    return path.name
+
+
+@pytest.mark.timeout(600)
+def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, tmp_path):
+    from raytrack.data.simulate import SimulationSettings, generate_store
+
+    store = tmp_path / "store"
+    generate_store(store, 10, seed=6, settings=SimulationSettings(rfactor=0.005))
+    storage = tmp_path / "results"
+    embedding = {"emb_hidden": 32, "nb_layer": 2, "emb_dim": 8, "r_train": 0.2, "knn": 20,
+                 "r_val": 0.3, "knn_val": 20, "r_test": 0.2, "knn_test": 10}
+    files = [
+        stage(tmp_path / "e.yaml", "emb", "exatrkx_embedding", embedding, str(store), storage, "val_efficiency", "max"),
+        stage(tmp_path / "f.yaml", "filt", "exatrkx_filter", {"hidden": 16, "nb_layer": 2, "regime": ["pid"], "filter_cut": 0.05},
+              "replaced-by-the-pipeline", storage, "val_auc", "max"),
+        stage(tmp_path / "g.yaml", "gnn", "exatrkx_gnn", {"input_graph": "stored", "hidden": 8, "n_graph_iters": 1,
+              "nb_node_layer": 1, "nb_edge_layer": 1, "regime": ["pid"]}, "replaced-by-the-pipeline", storage, "val_auc", "max"),
+    ]
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(yaml.safe_dump({"name": "tiny", "stages": files, "tracks": {"method": "cc"}}))
+
+    assert main(["pipeline", str(pipeline), "--verbose", "0"]) == 0
+
+    (run,) = storage.glob("tiny-*")
+    record = json.loads((run / "pipeline.json").read_text())
+    assert [s["stage"] for s in record["stages"]] == ["1-emb", "2-filt", "3-gnn"]
+    embedded = EventStore(record["stages"][0]["output_store"])
+    filtered = EventStore(record["stages"][1]["output_store"])
+    assert embedded.event_ids() == filtered.event_ids() == EventStore(store).event_ids()
+    assert filtered.metadata["counts"]["edges"] <= embedded.metadata["counts"]["edges"]
+    assert filtered.metadata["provenance"]["source_store"] == str(embedded.path)
+    assert "3-gnn" in record["stages"][2]["sweep"] and record["stages"][2]["checkpoint"]
+    tracks = record["tracks"]
+    assert tracks["events"] == 2  # the test split of 10 events
+    assert 0.0 <= tracks["efficiency"] <= 1.0 and 0.0 <= tracks["trackml_score"] <= 1.0
+    assert (run / "tracks_per_event.csv").is_file()
+
+    # The trained pipeline reconstructs other events: all stages applied, tracks evaluated.
+    other = tmp_path / "other"
+    generate_store(other, 3, seed=99, settings=SimulationSettings(rfactor=0.005))
+    assert main(["apply", str(run), str(other), "--out", str(tmp_path / "applied")]) == 0
+    applied = json.loads((tmp_path / "applied" / "tracks_summary.json").read_text())
+    assert applied["events"] == 3 and applied["n_particles"] >= 0
+    assert EventStore(tmp_path / "applied" / "stores" / "2-filt").event_ids() == [0, 1, 2]
