@@ -69,3 +69,13 @@ def test_readme_example_validates():
     import yaml
 
     validate_experiment(yaml.safe_load(block), source="README.md")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_pipeline_and_its_stages_validate(path):
+    from raytrack.pipeline.runner import load_pipeline
+
+    spec, experiments = load_pipeline(path)
+    assert len(experiments) == len(spec.stages) >= 2
+    if spec.options:  # pipeline options reach every stage
+        assert all(spec.options.items() <= dict(e.data.options).items() for e in experiments)

@@ -74,7 +74,8 @@ def _print_tracks(summary: dict, settings: object) -> None:
         f"  tracking efficiency {summary['efficiency']:.4f} "
         f"({summary['n_reconstructed_particles']}/{summary['n_particles']} particles)\n"
         f"  fake rate           {summary['fake_rate']:.4f} "
-        f"({summary['n_tracks'] - summary['n_matched_tracks']}/{summary['n_tracks']} tracks)\n"
+        f"({summary['n_tracks'] - summary['n_matched_tracks']}/{summary['n_tracks']} tracks not "
+        f"{settings.matching_style}-matched; {summary['fake_rate_purity']:.4f} with purity <= 50%)\n"
         f"  duplicate rate      {summary['duplicate_rate']:.4f}\n"
         f"  TrackML score       {summary['trackml_score']:.4f} (mean over events)"
     )
@@ -132,7 +133,8 @@ def _pipeline(args: argparse.Namespace) -> int:
     tracks = record.get("tracks")
     if tracks:
         print(
-            f"tracks: efficiency {tracks['efficiency']:.4f}, fake rate {tracks['fake_rate']:.4f}, "
+            f"tracks: efficiency {tracks['efficiency']:.4f}, fake rate {tracks['fake_rate']:.4f} "
+            f"(purity fake rate {tracks['fake_rate_purity']:.4f}), "
             f"duplicate rate {tracks['duplicate_rate']:.4f}, TrackML score {tracks['trackml_score']:.4f} "
             f"({tracks['events']} events)"
         )

@@ -54,6 +54,9 @@ class PipelineSpec(BaseModel):
     evaluate: Literal["test", "val", "all"] = "test"
     split: tuple[float, float, float] | None = None
     """Train/val/test fractions for every stage (default: the first stage's ``data.split``)."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the first stage's ``data`` section (``store``, ``generate``, ...): the same
+    stage files on other events, e.g. at a higher pile-up."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Dataset options set for every stage (e.g. ``pt_background_cut``), so that the stages
     select the same hits; each stage file's own ``data.options`` fill in the rest."""
@@ -66,6 +69,10 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
     path = Path(path)
     spec = PipelineSpec.model_validate(yaml.safe_load(path.read_text()))
     experiments = [load_experiment(path.parent / stage) for stage in spec.stages]
+    if spec.data:
+        raw = experiment_to_dict(experiments[0])
+        raw["data"] = {**raw["data"], **spec.data}
+        experiments[0] = validate_experiment(raw, source=f"{path} (data) + {spec.stages[0]}")
     if spec.options:
         experiments = [
             validate_experiment(

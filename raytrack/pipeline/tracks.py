@@ -7,7 +7,8 @@ walk-through); the labels are mapped back onto *every* hit of the stored event b
 
 - double-majority (or another style of) matching, tracking efficiency over reconstructable
   particles (``pt > pt_min`` and at least ``min_hits`` hits in the event), fake and duplicate
-  rates (:func:`raytrack.metrics.tracking_metrics`);
+  rates (:func:`raytrack.metrics.tracking_metrics`), and the purity fake rate (tracks no
+  particle holds the majority of; one-way matching);
 - the TrackML score of the event (:func:`raytrack.metrics.trackml_score`), every hit on no
   track counting as a track of its own.
 """
@@ -50,12 +51,21 @@ class TrackSettings:
 @dataclass(frozen=True)
 class TrackEvaluation:
     metrics: TrackingMetrics
+    purity_metrics: TrackingMetrics
+    """The same tracks matched ``one_way``: a track is fake when no particle holds more than
+    half of its hits (the purity definition of fakes; a pure fragment of a split or looping
+    track is not fake here, as it is under double majority)."""
     trackml_score: float
     """Mean of the events' TrackML scores."""
     per_event: pd.DataFrame
 
     def summary(self) -> dict[str, float | int | str]:
-        return {**self.metrics.as_dict(), "trackml_score": self.trackml_score, "events": len(self.per_event)}
+        return {
+            **self.metrics.as_dict(),
+            "fake_rate_purity": self.purity_metrics.fake_rate,
+            "trackml_score": self.trackml_score,
+            "events": len(self.per_event),
+        }
 
 
 def event_track_labels(
@@ -101,31 +111,43 @@ def evaluate_tracks(
     default_cut = float(getattr(task, "edge_cut", 0.5))
     store = EventStore(store_path)
     total: TrackingMetrics | None = None
+    purity_total: TrackingMetrics | None = None
     rows = []
     with torch.no_grad():
         for row in store.iter_rows(event_ids=event_ids):
             full = Event.from_row(row) if truth is None else truth.event(int(row["event_id"]))
             labels = event_track_labels(full, task.infer(model, row, device), settings, default_cut)
             pid = np.asarray(full.hits["particle_id"])
-            metrics = tracking_metrics(
-                pid,
-                labels,
-                matching_style=settings.matching_style,
-                min_track_hits=settings.min_hits,
-                min_particle_hits=settings.min_hits,
-                pt=hit_particle_pt(full),
-                pt_min=settings.pt_min,
+            metrics, purity = (
+                tracking_metrics(
+                    pid,
+                    labels,
+                    matching_style=style,
+                    min_track_hits=settings.min_hits,
+                    min_particle_hits=settings.min_hits,
+                    pt=hit_particle_pt(full),
+                    pt_min=settings.pt_min,
+                )
+                for style in (settings.matching_style, "one_way")
             )
             hits = pd.DataFrame(
                 {"hit_id": full.hits["hit_id"], "particle_id": pid, "weight": full.hits["weight"]}
             )
             score = trackml_score(hits, labels_to_submission(full.hits["hit_id"], labels))
-            rows.append({"event_id": full.event_id, **metrics.as_dict(), "trackml_score": score})
+            rows.append(
+                {
+                    "event_id": full.event_id,
+                    **metrics.as_dict(),
+                    "fake_rate_purity": purity.fake_rate,
+                    "trackml_score": score,
+                }
+            )
             total = metrics if total is None else total + metrics
-    if total is None:
+            purity_total = purity if purity_total is None else purity_total + purity
+    if total is None or purity_total is None:
         raise ValueError(f"no events to evaluate in {store_path}")
     per_event = pd.DataFrame(rows)
-    return TrackEvaluation(total, float(per_event["trackml_score"].mean()), per_event)
+    return TrackEvaluation(total, purity_total, float(per_event["trackml_score"].mean()), per_event)
 
 
 def write_evaluation(evaluation: TrackEvaluation, directory: str | Path) -> Path:

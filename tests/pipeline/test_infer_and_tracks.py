@@ -70,6 +70,8 @@ def test_tracks_from_gnn_scores_are_evaluated_on_the_full_events(trained, tmp_pa
     # a briefly trained GNN already reconstructs most pT > 1 GeV particles
     assert walk.metrics.efficiency > 0.6
     assert walk.metrics.fake_rate < 0.4
+    # a track purer than 50% is never a purity fake, but may be a double-majority fake
+    assert walk.purity_metrics.fake_rate <= walk.metrics.fake_rate
     # the CLI writes the same figures
     assert main(["tracks", str(checkpoint), str(store), "--events", *map(str, VAL), "--method", "walkthrough", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "tracks_summary.json").read_text())
