@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["edge_counts", "efficiency_purity", "roc_auc_from_histograms", "score_histograms"]
+__all__ = [
+    "edge_classifier_metrics",
+    "edge_classifier_statistics",
+    "edge_counts",
+    "efficiency_purity",
+    "roc_auc_from_histograms",
+    "score_histograms",
+]
 
 
 def edge_counts(
@@ -79,3 +86,33 @@ def efficiency_purity(
     """``(efficiency, purity)``; a ratio with a zero denominator is ``nan``."""
     tp, pp, t = float(true_positives), float(predicted_positives), float(true_edges)
     return (tp / t if t > 0 else float("nan")), (tp / pp if pp > 0 else float("nan"))
+
+
+HISTOGRAM_BINS = 1000
+
+
+def edge_classifier_statistics(
+    scores: torch.Tensor, truth: torch.Tensor, signal: torch.Tensor, cut: float, bins: int = HISTOGRAM_BINS
+) -> dict[str, torch.Tensor]:
+    """The additive statistics of an edge classifier's scores (validation steps of the graph
+    stages): counts at ``cut`` for all and for signal edges, and the score histograms."""
+    return {
+        "counts": edge_counts(scores, truth, cut),
+        "signal_counts": edge_counts(scores, signal, cut, keep=~truth.bool() | signal.bool()),
+        "histograms": score_histograms(scores, truth, bins),
+    }
+
+
+def edge_classifier_metrics(totals: dict[str, torch.Tensor]) -> dict[str, float]:
+    """``auc, efficiency, purity, signal_efficiency, signal_purity`` from summed
+    :func:`edge_classifier_statistics`."""
+    efficiency, purity = efficiency_purity(*totals["counts"].tolist())
+    signal_efficiency, signal_purity = efficiency_purity(*totals["signal_counts"].tolist())
+    histograms = totals["histograms"]
+    return {
+        "auc": roc_auc_from_histograms(histograms[0], histograms[1]),
+        "efficiency": efficiency,
+        "purity": purity,
+        "signal_efficiency": signal_efficiency,
+        "signal_purity": signal_purity,
+    }

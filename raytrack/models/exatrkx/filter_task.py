@@ -44,12 +44,7 @@ from torch import nn
 from raytrack.data.event import CELL_COLUMNS, Event
 from raytrack.data.options import TrackingDataOptions
 from raytrack.data.truth import apply_options
-from raytrack.metrics.edges import (
-    edge_counts,
-    efficiency_purity,
-    roc_auc_from_histograms,
-    score_histograms,
-)
+from raytrack.metrics.edges import edge_classifier_metrics, edge_classifier_statistics
 from raytrack.models.exatrkx.edge_labels import edge_labels, truth_weights
 from raytrack.models.exatrkx.filter_inputs import (  # noqa: F401 (embedding_* re-exported)
     EMBEDDING_PREFIX,
@@ -73,7 +68,6 @@ Regime = Literal["subset", "ci", "weighting", "pid"]
 ``weighting``: per-edge loss weights from hit weights; ``pid``: target = same particle."""
 
 REGIMES: tuple[str, ...] = ("subset", "ci", "weighting", "pid")
-HISTOGRAM_BINS = 1000
 NO_GRAPH = (
     "event {event_id} has no stored graph (no e_src/e_dst columns): the filter classifies the "
     "edges of the previous stage's graph; run `raytrack infer` with the embedding stage first "
@@ -250,23 +244,14 @@ class FilterTask(Task):
             "loss_sum": losses.sum().double(),
             "events": torch.tensor(float(losses.numel()), dtype=torch.float64),
             "edges": torch.tensor(float(y.numel()), dtype=torch.float64),
-            "counts": edge_counts(scores, y, self.filter_cut),
-            "signal_counts": edge_counts(scores, signal, self.filter_cut, keep=~y | signal),
-            "histograms": score_histograms(scores, y, HISTOGRAM_BINS),
+            **edge_classifier_statistics(scores, y, signal, self.filter_cut),
         }
 
     def summarize(self, totals: Mapping[str, torch.Tensor]) -> dict[str, float]:
         events, edges = float(totals["events"]), float(totals["edges"])
-        efficiency, purity = efficiency_purity(*totals["counts"].tolist())
-        signal_efficiency, signal_purity = efficiency_purity(*totals["signal_counts"].tolist())
-        histograms = totals["histograms"]
         return {
             "loss": float(totals["loss_sum"]) / events if events else float("nan"),
-            "auc": roc_auc_from_histograms(histograms[0], histograms[1]),
-            "efficiency": efficiency,
-            "purity": purity,
-            "signal_efficiency": signal_efficiency,
-            "signal_purity": signal_purity,
+            **edge_classifier_metrics(totals),
             "kept_fraction": float(totals["counts"][1]) / edges if edges else float("nan"),
         }
 

@@ -34,12 +34,7 @@ from torch import nn
 from raytrack.data.event import CELL_COLUMNS, Event
 from raytrack.data.options import TrackingDataOptions
 from raytrack.data.truth import apply_options
-from raytrack.metrics.edges import (
-    edge_counts,
-    efficiency_purity,
-    roc_auc_from_histograms,
-    score_histograms,
-)
+from raytrack.metrics.edges import edge_classifier_metrics, edge_classifier_statistics
 from raytrack.models.exatrkx.edge_labels import (
     edge_labels,
     node_features,
@@ -51,7 +46,6 @@ from raytrack.tasks.base import Row, Task
 Regime = Literal["pid", "weighting"]
 """``pid``: target = same particle; ``weighting``: per-edge loss weights from hit weights."""
 
-HISTOGRAM_BINS = 1000
 
 
 class InteractionGNNTask(Task):
@@ -222,21 +216,12 @@ class InteractionGNNTask(Task):
         return {
             "loss_sum": losses.sum().double(),
             "events": torch.tensor(float(losses.numel()), dtype=torch.float64),
-            "counts": edge_counts(scores, y, self.edge_cut),
-            "signal_counts": edge_counts(scores, signal, self.edge_cut, keep=~y | signal),
-            "histograms": score_histograms(scores, y, HISTOGRAM_BINS),
+            **edge_classifier_statistics(scores, y, signal, self.edge_cut),
         }
 
     def summarize(self, totals: Mapping[str, torch.Tensor]) -> dict[str, float]:
         events = float(totals["events"])
-        efficiency, purity = efficiency_purity(*totals["counts"].tolist())
-        signal_efficiency, signal_purity = efficiency_purity(*totals["signal_counts"].tolist())
-        histograms = totals["histograms"]
         return {
             "loss": float(totals["loss_sum"]) / events if events else float("nan"),
-            "auc": roc_auc_from_histograms(histograms[0], histograms[1]),
-            "efficiency": efficiency,
-            "purity": purity,
-            "signal_efficiency": signal_efficiency,
-            "signal_purity": signal_purity,
+            **edge_classifier_metrics(totals),
         }
