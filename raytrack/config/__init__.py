@@ -8,7 +8,7 @@ from raytrack.config.errors import ConfigError, Problem
 from raytrack.config.loader import dump_experiment, load_experiment
 from raytrack.config.resolve import apply_trial_config, experiment_to_dict, fixed_experiment
 from raytrack.config.schema import Experiment, SearchParam
-from raytrack.config.search import search_keys, tune_search_space
+from raytrack.config.search import epoch_budget, search_keys, trial_epochs, tune_search_space
 from raytrack.config.validate import validate_experiment
 
 __all__ = [
@@ -18,10 +18,12 @@ __all__ = [
     "SearchParam",
     "apply_trial_config",
     "dump_experiment",
+    "epoch_budget",
     "experiment_to_dict",
     "fixed_experiment",
     "load_experiment",
     "search_keys",
+    "trial_epochs",
     "tune_search_space",
     "validate_experiment",
 ]

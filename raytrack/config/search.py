@@ -216,6 +216,26 @@ def search_keys(exp: Experiment) -> dict[str, str]:
     return {key: target.canonical for key, target, _ in searched(exp)}
 
 
+def epoch_budget(exp: Experiment) -> int:
+    """ASHA's top rung and a trial's full length: ``tune.scheduler.max_t`` if set, else the
+    largest ``train.max_epochs`` a trial can get (the searched maximum when it is searched)."""
+    if exp.tune.scheduler.max_t is not None:
+        return exp.tune.scheduler.max_t
+    for _, target, spec in searched(exp):
+        if target.canonical == "train.max_epochs":
+            return int(max(value for _, value in spec.samples()))
+    return exp.train.max_epochs
+
+
+def trial_epochs(exp: Experiment, config: dict[str, Any]) -> int:
+    """How many epochs a trial with Ray Tune ``config`` runs unless the scheduler stops it."""
+    epochs = int(config.get("train.max_epochs", exp.train.max_epochs))
+    max_t = exp.tune.scheduler.max_t
+    if exp.tune.scheduler.name == "asha" and max_t is not None:
+        return min(epochs, max_t)
+    return epochs
+
+
 def tune_search_space(exp: Experiment) -> dict[str, Any]:
     """Ray Tune's ``param_space`` for the search, keyed by canonical path (imports ray)."""
     return {target.canonical: tune_domain(spec) for _, target, spec in searched(exp)}

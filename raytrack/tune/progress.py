@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from ray.tune import Callback
 
@@ -20,10 +20,17 @@ from raytrack.tune.trainable import EXPERIMENT_KEY
 
 
 class ProgressPrinter(Callback):
-    def __init__(self, metric: str, mode: str, max_epochs: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        metric: str,
+        mode: str,
+        epochs_of: Callable[[dict[str, Any]], int],
+        stream: TextIO | None = None,
+    ) -> None:
+        """``epochs_of(trial.config)``: how many epochs that trial runs unless stopped early."""
         self.metric = metric
         self.mode = mode
-        self.max_epochs = max_epochs
+        self.epochs_of = epochs_of
         self.stream = stream or sys.stdout
         self.started = time.monotonic()
         self.best: tuple[float, str] | None = None
@@ -42,12 +49,12 @@ class ProgressPrinter(Callback):
         shown = f"{self.metric}={value:.4g}" if isinstance(value, (int, float)) else f"{self.metric}=?"
         best = f"best {self.best[0]:.4g} ({self.best[1]})" if self.best else ""
         epoch = result.get("training_iteration", "?")
-        self._print(f"{trial.trial_id} epoch {epoch}/{self.max_epochs}  {shown}  {best}")
+        self._print(f"{trial.trial_id} epoch {epoch}/{self.epochs_of(trial.config)}  {shown}  {best}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.finished += 1
         epochs = (trial.last_result or {}).get("training_iteration", 0)
-        how = "completed" if epochs >= self.max_epochs else "stopped early by the scheduler"
+        how = "completed" if epochs >= self.epochs_of(trial.config) else "stopped early by the scheduler"
         self._print(f"{trial.trial_id} {how} after {epochs} epochs ({self.finished}/{len(trials)} done)")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

@@ -115,8 +115,9 @@ def _trial_id(result: Any) -> str:
 def _status(result: Any, epochs: int, experiment: Any) -> str:
     if result.error is not None:
         return "error"
-    max_t = experiment.tune.scheduler.max_t or experiment.train.max_epochs
-    return "completed" if epochs >= max_t else "stopped early"
+    from raytrack.config import trial_epochs
+
+    return "completed" if epochs >= trial_epochs(experiment, result.config or {}) else "stopped early"
 
 
 def _best_checkpoint(result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str) -> str | None:

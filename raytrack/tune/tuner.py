@@ -8,6 +8,7 @@ store and the event splits) and, at the end, the results written by
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from raytrack.config.schema import Experiment
+from raytrack.config.search import epoch_budget, trial_epochs
 from raytrack.data.sources import event_splits, open_event_store, resolve_path
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
 from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial
@@ -110,9 +112,10 @@ def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
 
 def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
     """The search algorithm; Tune's ``max_concurrent_trials`` only limits real Searchers, so the
-    variant generator of random and grid search gets the limit itself."""
+    variant generator of random and grid search gets the limit itself. A fixed experiment (no
+    ``search``, e.g. a sweep's ``best.yaml``) has nothing for Optuna to sample: it runs as is."""
     tune_cfg = experiment.tune
-    if tune_cfg.searcher == "optuna":
+    if uses_optuna(experiment):
         import optuna
         from ray.tune.search.optuna import OptunaSearch
 
@@ -124,6 +127,11 @@ def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
     return BasicVariantGenerator(random_state=tune_cfg.seed, max_concurrent=max_concurrent)
 
 
+def uses_optuna(experiment: Experiment) -> bool:
+    """Whether the sweep samples with Optuna: its searcher says so and there is a space to sample."""
+    return experiment.tune.searcher == "optuna" and bool(experiment.search)
+
+
 def _scheduler(experiment: Experiment) -> Any:
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
@@ -132,7 +140,7 @@ def _scheduler(experiment: Experiment) -> Any:
         return FIFOScheduler()
     return ASHAScheduler(
         time_attr="training_iteration",
-        max_t=sched.max_t or experiment.train.max_epochs,
+        max_t=epoch_budget(experiment),
         grace_period=sched.grace_period,
         reduction_factor=sched.reduction_factor,
         brackets=sched.brackets,
@@ -162,8 +170,8 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     domains = tune_search_space(experiment)
     callbacks = logger_callbacks(experiment, Path(sweep.storage_root), sweep.name)
     if verbose >= 1:
-        max_t = tune_cfg.scheduler.max_t or experiment.train.max_epochs
-        callbacks.append(ProgressPrinter(tune_cfg.metric, tune_cfg.mode, max_t))
+        epochs_of = functools.partial(trial_epochs, experiment)
+        callbacks.append(ProgressPrinter(tune_cfg.metric, tune_cfg.mode, epochs_of))
     fixed = experiment.model_copy(update={"search": {}}).model_dump(mode="json")
     concurrency = tune_cfg.max_concurrent_trials or default_concurrency(experiment.train, cluster)
     return tune.Tuner(
@@ -175,7 +183,7 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
             search_alg=_searcher(experiment, concurrency),
             scheduler=_scheduler(experiment),
             num_samples=tune_cfg.num_samples,
-            max_concurrent_trials=concurrency if tune_cfg.searcher == "optuna" else None,
+            max_concurrent_trials=concurrency if uses_optuna(experiment) else None,
             time_budget_s=tune_cfg.time_budget_s,
             trial_name_creator=trial_name,
             reuse_actors=True,

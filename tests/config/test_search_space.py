@@ -186,3 +186,33 @@ def test_space_survives_a_full_dump_and_reload():
     )
     reloaded = Experiment.model_validate(exp.model_dump(mode="json"))
     assert set(tune_search_space(reloaded)) == set(tune_search_space(exp))
+
+
+# -- epochs: ASHA's top rung and each trial's full length -----------------------------------
+
+
+def test_asha_top_rung_is_the_largest_searched_max_epochs():
+    from raytrack.config import epoch_budget, trial_epochs
+
+    asha = {"searcher": "random", "scheduler": {"name": "asha", "grace_period": 1}}
+    fixed = validate_experiment(experiment({"dropout": {"choices": [0.0, 0.1]}}, asha, train={"max_epochs": 7}))
+    assert epoch_budget(fixed) == 7
+    assert trial_epochs(fixed, {}) == 7
+
+    searched = validate_experiment(
+        experiment({"train.max_epochs": {"choices": [4, 12, 8]}}, asha, train={"max_epochs": 7})
+    )
+    assert epoch_budget(searched) == 12
+    # A trial that drew 4 epochs and ran 4 completed; it was not stopped early.
+    assert trial_epochs(searched, {"train.max_epochs": 4}) == 4
+
+    capped = validate_experiment(
+        experiment(
+            {"train.max_epochs": {"low": 4, "high": 12}},
+            {**asha, "scheduler": {"name": "asha", "grace_period": 1, "max_t": 6}},
+            train={"max_epochs": 7},
+        )
+    )
+    assert epoch_budget(capped) == 6
+    assert trial_epochs(capped, {"train.max_epochs": 10}) == 6
+    assert trial_epochs(capped, {"train.max_epochs": 5}) == 5

@@ -47,7 +47,8 @@ def write_experiment(path: Path, store: Path, storage: Path, **sections) -> Path
 
 
 @pytest.mark.timeout(600)
-def test_asha_stops_trials_early_and_the_best_config_reruns(ray_session, store, tmp_path):
+@pytest.mark.parametrize("searcher", ["random", "optuna"])
+def test_asha_stops_trials_early_and_the_best_config_reruns(ray_session, store, tmp_path, searcher):
     storage = tmp_path / "results"
     file = write_experiment(
         tmp_path / "sweep.yaml",
@@ -59,7 +60,8 @@ def test_asha_stops_trials_early_and_the_best_config_reruns(ray_session, store, 
         },
         tune={
             "num_samples": 6,
-            "searcher": "random",
+            # best.yaml keeps the searcher: after an Optuna sweep it must still re-run.
+            "searcher": searcher,
             "seed": 11,
             # One trial at a time: ASHA's decisions then do not depend on timing.
             "max_concurrent_trials": 1,
