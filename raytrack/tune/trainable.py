@@ -128,7 +128,12 @@ def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int
             failure_config=ray.train.FailureConfig(
                 max_failures=1, controller_failure_limit=TRAIN_CONTROLLER_FAILURE_LIMIT
             ),
-            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            # Keep the best epoch's checkpoint (best.json points at it), not just the last two.
+            checkpoint_config=ray.train.CheckpointConfig(
+                num_to_keep=2,
+                checkpoint_score_attribute=experiment.tune.metric,
+                checkpoint_score_order=experiment.tune.mode,
+            ),
         ),
     )
     trainer.fit()

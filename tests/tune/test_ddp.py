@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -47,3 +48,8 @@ def test_two_worker_ddp_matches_one_worker(ray_session, store, tmp_path):
     assert ddp["val_loss"].to_numpy() == pytest.approx(single["val_loss"].to_numpy(), rel=1e-4)
     assert ddp["val_auc"].to_numpy() == pytest.approx(single["val_auc"].to_numpy(), abs=1e-3)
     assert single["train_loss"].iloc[-1] < single["train_loss"].iloc[0]
+
+    # Ray Train keeps the best epoch's checkpoint, whichever epoch it was.
+    for name in ("single", "ddp"):
+        best = json.loads((tmp_path / "results" / name / "best.json").read_text())
+        assert Path(best["checkpoint"]).is_dir(), best
