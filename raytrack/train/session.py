@@ -9,7 +9,7 @@ checkpoints:
 - :class:`WorkerSession` — one of N Ray Train workers (DDP, gloo on CPU / NCCL on GPU); rows
   come from this worker's Ray Data shard; reports go to ``ray.train.report``.
 - :class:`LocalSession` — no Ray at all: reports are kept in a list and checkpoints in a local
-  directory (``raytrack train --local``, debugging, the loop's own tests).
+  directory (debugging, notebooks, the loop's own tests).
 """
 
 from __future__ import annotations

@@ -41,9 +41,15 @@ def _wandb_callback_class() -> type:
 
 
 def wandb_mode(configured: str | None) -> str:
+    """``logging.wandb.mode`` if set; else the user's ``WANDB_MODE`` (``disabled``, ``offline``,
+    ...); else online with an API key and offline without one (no key: nothing could upload)."""
     if configured is not None:
         return configured
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    has_key = bool(os.environ.get("WANDB_API_KEY"))
+    from_env = os.environ.get("WANDB_MODE")
+    if from_env and (from_env != "online" or has_key):
+        return from_env
+    return "online" if has_key else "offline"
 
 
 def mlflow_tracking_uri(experiment: Experiment, storage_root: Path) -> str:

@@ -47,6 +47,27 @@ def test_loop_learns_and_reports_every_epoch(tmp_path):
     assert abs(float(model.bias.detach()) - TRUE_B) < 0.3
 
 
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"name": "adam", "lr": 0.2},
+        {"name": "adamw", "lr": 0.2, "weight_decay": 1e-4},
+        {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+        {"name": "rmsprop", "lr": 0.02},
+    ],
+)
+def test_every_optimizer_builds_the_torch_class_and_learns(tmp_path, optimizer):
+    from raytrack.config.schema import OptimizerSection
+    from raytrack.train.optim import build_optimizer
+
+    built = build_optimizer(OptimizerSection(**optimizer), [torch.nn.Parameter(torch.zeros(1))])
+    assert type(built).__name__.lower() == optimizer["name"]
+    assert built.param_groups[0]["lr"] == optimizer["lr"]
+    session = LocalSession(source, tmp_path)
+    run_training(experiment(optimizer=optimizer), session)
+    assert session.reports[-1]["val_loss"] < session.reports[0]["val_loss"] / 3
+
+
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     straight = LocalSession(source, tmp_path / "straight")
     run_training(experiment(max_epochs=4), straight)

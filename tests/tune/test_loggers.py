@@ -47,3 +47,24 @@ def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session,
         assert run.info.status == "FINISHED"
         history = client.get_metric_history(run.info.run_id, "val_auc")
         assert [m.step for m in history] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "configured, env_mode, api_key, expected",
+    [
+        (None, None, None, "offline"),  # no key: offline, synced later with `wandb sync`
+        (None, None, "k", "online"),
+        (None, "disabled", None, "disabled"),  # the user's WANDB_MODE is kept
+        (None, "online", None, "offline"),  # online without a key could never upload
+        ("online", "disabled", "k", "online"),  # the experiment file decides first
+    ],
+)
+def test_wandb_mode(monkeypatch, configured, env_mode, api_key, expected):
+    from raytrack.tune.loggers import wandb_mode
+
+    for name, value in (("WANDB_MODE", env_mode), ("WANDB_API_KEY", api_key)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert wandb_mode(configured) == expected
