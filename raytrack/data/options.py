@@ -10,8 +10,9 @@ They live in the experiment's ``data.options`` section; a tracking task receives
   noise"), a cut above 0 removes the noise hits too, whatever ``noise`` says.
 - ``noise``: keep noise hits (``particle_id == 0``) in the event (only with
   ``pt_background_cut == 0``; see above).
-- ``true_edges``: the truth graph. ``modulewise``: each particle's hits ordered by distance from
-  its production vertex, only the nearest hit kept per module, consecutive hits joined.
+- ``true_edges``: the truth graph. ``modulewise``: one hit per module kept per particle (the
+  first in hit order, as Exa.TrkX), ordered by distance from the production vertex, consecutive
+  hits joined.
   ``layerwise``: the particle's layers ordered by their hit nearest the vertex, every hit on one
   layer joined to every hit of the same particle on the next layer.
 - ``node2node``: HyperTrack's ground-truth topology between the hits of one particle.

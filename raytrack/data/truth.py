@@ -10,9 +10,9 @@ vertex to the farther one.
 
 Truth graphs (``true_edges``, Exa.TrkX's processing stage):
 
-- ``modulewise``: one hit per module and particle is kept (the one nearest the vertex, as
-  Exa.TrkX's ``get_modulewise_edges`` does on the distance-sorted hits), and consecutive hits are
-  joined: ``n_modules - 1`` edges per particle.
+- ``modulewise``: one hit per module and particle is kept (the first in the event's hit order,
+  as Exa.TrkX's ``get_modulewise_edges`` keeps with ``drop_duplicates`` before it sorts by
+  distance), and consecutive hits are joined: ``n_modules - 1`` edges per particle.
 - ``layerwise``: a particle's hits are grouped by layer (``volume_id, layer_id``), the layers
   ordered by their hit nearest the vertex, and every hit of one layer joined to every hit of the
   next (Exa.TrkX's ``get_layerwise_edges``).
@@ -155,7 +155,7 @@ def true_edges(event: Event, kind: TrueEdges) -> np.ndarray:
     if kind == "modulewise":
         module = np.asarray(event.hits["module_id"], np.int64)[hits]
         lkey = _layer_key(event, hits)
-        by_module = np.lexsort((np.arange(hits.size), module, lkey, prow))
+        by_module = np.lexsort((hits, module, lkey, prow))  # first in hit order leads
         p, lk, mo = prow[by_module], lkey[by_module], module[by_module]
         first = np.r_[True, (p[1:] != p[:-1]) | (lk[1:] != lk[:-1]) | (mo[1:] != mo[:-1])]
         keep = np.zeros(hits.size, bool)
