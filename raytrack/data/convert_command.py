@@ -60,4 +60,6 @@ def _run_trackml(args: argparse.Namespace) -> int:
         print(f"filled columns absent from the source: {', '.join(provenance['filled_columns'])}")
     for name, ids in provenance.get("renumbered_particle_ids", {}).items():
         print(f"{name}: renumbered particle ids {ids} (0 is reserved for noise)")
+    for name, count in provenance.get("dropped_hits", {}).items():
+        print(f"{name}: dropped {count} hits without a finite position")
     return 0

@@ -56,6 +56,11 @@ COMPRESSION = "zstd"
 
 def _list_array(parts: Sequence[np.ndarray], dtype: np.dtype) -> pa.Array:
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    if lengths.sum() > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"{lengths.sum()} values in one row group exceed Parquet list offsets (2^31 - 1): "
+            "write fewer events per row group (row_group_events)"
+        )
     offsets = np.zeros(len(parts) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     values = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)

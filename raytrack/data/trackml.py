@@ -10,7 +10,9 @@ Both TrackML challenge phases and ACTS' CSV output are read:
 - truth with or without ``weight`` (and with or without ``tx..tpz``, which are not stored);
 - particles with or without ``particle_type``; the ACTS name ``eventNNN-fatras-particles.csv``
   (or ``-particles_initial.csv``) stands in for ``-particles.csv``; a missing ``nhits`` is
-  counted from the truth file.
+  counted from the truth file;
+- hits whose ``x, y, z`` are not finite (75 of the ACTS sample's 630 read ``nan``) are dropped with
+  a warning and counted (``meta["dropped_hits"]``, the store's provenance ``dropped_hits``).
 
 What cannot be derived fails with ``missing column 'X' in file Y``.
 
@@ -22,7 +24,7 @@ hit 0 (an unweighted score once normalised).
 
 Derived columns: hits ``r = hypot(x, y)``, ``phi = arctan2(y, x)``, ``eta = arcsinh(z / r)``;
 particles ``pt = hypot(px, py)``, ``eta = arcsinh(pz / pt)``. Lengths in mm, momenta in GeV
-(ACTS files: as written by ACTS).
+(ACTS writes GeV too: the ACTS sample's track curvatures fit its pT in GeV at 2 T).
 """
 
 from __future__ import annotations
@@ -167,6 +169,18 @@ def read_trackml_event(
             f"{int(no_truth.sum())} hits of {hits_file} have no row in {truth_file} "
             f"(e.g. hit_id {int(merged.loc[no_truth, 'hit_id'].iloc[0])})"
         )
+    # Hits without a measured position (the ACTS sample writes `nan` for some) cannot be
+    # reconstructed: they are dropped, said, and counted in the event's meta.
+    finite = np.isfinite(merged[["x", "y", "z"]].to_numpy(np.float64)).all(axis=1)
+    dropped = int((~finite).sum())
+    if dropped:
+        first = merged.loc[~finite, "hit_id"].astype(np.int64).tolist()[:5]
+        warnings.warn(
+            f"{hits_file.name}: {dropped} hits have no finite x, y, z (e.g. hit_id "
+            f"{', '.join(map(str, first))}) and are dropped",
+            stacklevel=2,
+        )
+        merged = merged[finite].reset_index(drop=True)
     for name in GEOMETRY_COLUMNS:
         if name not in merged.columns:
             merged[name] = -1
@@ -258,6 +272,7 @@ def read_trackml_event(
         "files": [str(f) for f in (hits_file, truth_file, particles_file, cells_file) if f],
         "filled": filled,
         "renumbered_particle_ids": renumbered,
+        "dropped_hits": dropped,
         "cell_features": "cell_count" in hit_columns,
     }
     return Event(event_id=event_id, hits=hit_columns, particles=particle_columns, meta=meta)
@@ -303,6 +318,7 @@ def convert_trackml(
         "detectors": detectors_file.name if detectors_file is not None else None,
         "filled_columns": [],
         "renumbered_particle_ids": {},
+        "dropped_hits": {},
     }
 
     def events() -> Iterator[Event]:
@@ -315,6 +331,8 @@ def convert_trackml(
                 provenance["renumbered_particle_ids"][name] = {
                     str(old): new for old, new in event.meta["renumbered_particle_ids"].items()
                 }
+            if event.meta["dropped_hits"]:
+                provenance["dropped_hits"][name] = event.meta["dropped_hits"]
             yield event
 
     # write_store serialises the provenance after the last event, so what the reader filled in

@@ -121,9 +121,14 @@ def test_event_name_forms(trackml_dir: Path, real_event) -> None:
 
 def test_acts_event_reads_with_derived_nhits(shared_data: Path) -> None:
     acts = shared_data / "acts"
-    with pytest.warns(UserWarning, match="particle 0"):
+    with pytest.warns(UserWarning) as warned:
         event = read_trackml_event(acts, "event000000000")
-    assert event.num_hits == 630 and event.num_particles == 100
+    messages = " | ".join(str(w.message) for w in warned)
+    assert "particle 0" in messages and "75 hits have no finite x, y, z" in messages
+    # 630 hits in the file, 75 of them without a position (`nan`): dropped and counted
+    assert event.num_hits == 630 - 75 and event.num_particles == 100
+    assert event.meta["dropped_hits"] == 75
+    assert np.isfinite(event.hits["x"]).all() and np.isfinite(event.hits["r"]).all()
     assert event.meta["filled"] == ["weight", "nhits"]
     # particle 0 of the ACTS file is a real particle: renumbered, with its hits, not noise
     new_id = event.meta["renumbered_particle_ids"][0]
@@ -138,6 +143,27 @@ def test_acts_event_reads_with_derived_nhits(shared_data: Path) -> None:
         event.particles["pt"], np.hypot(event.particles["px"], event.particles["py"]), rtol=1e-6
     )
     assert np.all(event.hits["weight"] == 1.0)
+
+
+def test_acts_momenta_are_in_gev(shared_data: Path) -> None:
+    """The ACTS momenta (pT up to ~1 TeV) are GeV, as ACTS writes them: the radius R of each
+    particle's true hit positions (truth ``tx, ty``) fits the reader's pT = 0.3 B R in the generic
+    detector's 2 T field (R in m); MeV would be 1000x off."""
+    with pytest.warns(UserWarning, match="particle 0"), pytest.warns(UserWarning, match="dropped"):
+        event = read_trackml_event(shared_data / "acts", "event000000000")
+    pt = pd.Series(event.particles["pt"], index=event.particles["particle_id"])
+    pt[0] = pt.pop(event.meta["renumbered_particle_ids"][0])
+    truth = pd.read_csv(shared_data / "acts" / "event000000000-truth.csv")
+    ratios = []
+    for pid, hits in truth.groupby("particle_id"):
+        if len(hits) < 5:
+            continue
+        x, y = hits["tx"].to_numpy(np.float64), hits["ty"].to_numpy(np.float64)
+        (a, b, c), *_ = np.linalg.lstsq(np.c_[x, y, np.ones_like(x)], x**2 + y**2, rcond=None)
+        radius_m = np.sqrt(c + a**2 / 4 + b**2 / 4) / 1000.0
+        ratios.append(pt[pid] / (0.3 * 2.0 * radius_m))
+    assert len(ratios) >= 50
+    assert np.median(ratios) == pytest.approx(1.0, abs=0.02)
 
 
 def _copy_event(src: Path, dst: Path, name: str, edit: dict | None = None) -> Path:
@@ -223,10 +249,12 @@ def test_convert_cli_acts(shared_data: Path, tmp_path: Path, capsys) -> None:
     with pytest.warns(UserWarning):
         assert args.run(args) == 0
     out = capsys.readouterr().out
-    assert "wrote 1 events (630 hits, 100 particles)" in out
+    assert "wrote 1 events (555 hits, 100 particles)" in out
+    assert "event000000000: dropped 75 hits without a finite position" in out
     assert "filled columns absent from the source: weight, nhits" in out
     meta = EventStore(tmp_path / "s").metadata
     assert meta["provenance"]["filled_columns"] == ["weight", "nhits"]
     assert meta["provenance"]["renumbered_particle_ids"] == {"event000000000": {"0": 6803228196865}}
+    assert meta["provenance"]["dropped_hits"] == {"event000000000": 75}
     assert args.run(args) == 2  # exists: refused without --overwrite
     assert "--overwrite" in capsys.readouterr().err
