@@ -1,4 +1,5 @@
-"""Edge-classification metrics of graph stages (filter, GNN): efficiency, purity, ROC AUC.
+"""Edge-classification metrics of graph stages (filter, GNN): efficiency, purity, ROC AUC, for
+all true edges and for signal edges.
 
 Everything is computed from *additive statistics* so that it merges over batches and DDP
 workers: counts at a score cut (:func:`edge_counts`) and score histograms of positive and
@@ -96,16 +97,19 @@ def edge_classifier_statistics(
 ) -> dict[str, torch.Tensor]:
     """The additive statistics of an edge classifier's scores (validation steps of the graph
     stages): counts at ``cut`` for all and for signal edges, and the score histograms."""
+    keep = ~truth.bool() | signal.bool()  # signal edges against fake ones; other true edges out
     return {
         "counts": edge_counts(scores, truth, cut),
-        "signal_counts": edge_counts(scores, signal, cut, keep=~truth.bool() | signal.bool()),
+        "signal_counts": edge_counts(scores, signal, cut, keep=keep),
         "histograms": score_histograms(scores, truth, bins),
+        "signal_histograms": score_histograms(scores[keep], signal.bool()[keep], bins),
     }
 
 
 def edge_classifier_metrics(totals: dict[str, torch.Tensor]) -> dict[str, float]:
-    """``auc, efficiency, purity, signal_efficiency, signal_purity`` from summed
-    :func:`edge_classifier_statistics`."""
+    """``auc, efficiency, purity, signal_auc, signal_efficiency, signal_purity`` from summed
+    :func:`edge_classifier_statistics`. ``signal_auc`` ranks signal edges against fake edges
+    (true edges that are not signal count as neither)."""
     efficiency, purity = efficiency_purity(*totals["counts"].tolist())
     signal_efficiency, signal_purity = efficiency_purity(*totals["signal_counts"].tolist())
     histograms = totals["histograms"]
@@ -113,6 +117,7 @@ def edge_classifier_metrics(totals: dict[str, torch.Tensor]) -> dict[str, float]
         "auc": roc_auc_from_histograms(histograms[0], histograms[1]),
         "efficiency": efficiency,
         "purity": purity,
+        "signal_auc": roc_auc_from_histograms(*totals["signal_histograms"]),
         "signal_efficiency": signal_efficiency,
         "signal_purity": signal_purity,
     }

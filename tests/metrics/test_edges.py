@@ -73,3 +73,24 @@ def test_auc_edge_cases():
     assert math.isnan(roc_auc_from_histograms(only_positive[0], only_positive[1]))
     with pytest.raises(ValueError, match="bins must be at least 1"):
         score_histograms(torch.zeros(1), torch.zeros(1, dtype=torch.bool), 0)
+
+
+def test_signal_auc_ranks_signal_edges_against_fake_ones():
+    """True edges below the signal cut count as neither positives nor negatives."""
+    from sklearn.metrics import roc_auc_score
+
+    from raytrack.metrics.edges import edge_classifier_metrics, edge_classifier_statistics
+
+    rng = np.random.default_rng(4)
+    n = 20_000
+    truth = rng.random(n) < 0.3
+    signal = truth & (rng.random(n) < 0.5)
+    # non-signal true edges score lowest: they would drag an all-edge AUC down, not the signal AUC
+    logits = rng.normal(size=n) + 2.0 * signal - 3.0 * (truth & ~signal)
+    scores = torch.from_numpy(1 / (1 + np.exp(-logits)))
+    stats = edge_classifier_statistics(scores, torch.from_numpy(truth), torch.from_numpy(signal), 0.5)
+    metrics = edge_classifier_metrics(stats)
+    keep = ~truth | signal
+    assert metrics["signal_auc"] == pytest.approx(roc_auc_score(signal[keep], scores[keep]), abs=1e-3)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(truth, scores), abs=1e-3)
+    assert metrics["signal_auc"] > 0.85 > metrics["auc"]

@@ -95,7 +95,7 @@ class FilterTask(Task):
     """
 
     Options = TrackingDataOptions
-    metrics = ("loss", "auc", "efficiency", "purity", "signal_efficiency", "signal_purity",
+    metrics = ("loss", "auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity",
                "kept_fraction")
     options: TrackingDataOptions
 

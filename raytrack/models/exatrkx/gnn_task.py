@@ -67,7 +67,7 @@ class InteractionGNNTask(Task):
     """
 
     Options = TrackingDataOptions
-    metrics = ("loss", "auc", "efficiency", "purity", "signal_efficiency", "signal_purity")
+    metrics = ("loss", "auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity")
     options: TrackingDataOptions
 
     def __init__(
