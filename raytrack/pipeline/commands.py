@@ -22,7 +22,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tracks.add_argument("checkpoint", help="GNN checkpoint directory, or its sweep directory")
     tracks.add_argument("store", help="event store the GNN reads (the filter's output store, ...)")
     tracks.add_argument("--method", choices=("cc", "walkthrough"), default="cc")
-    tracks.add_argument("--edge-cut", type=float, help="score cut (default: the GNN's edge_cut)")
+    tracks.add_argument("--edge-cut", type=float, help="cc: score cut (default: the GNN's edge_cut)")
+    tracks.add_argument("--score-cut-cc", type=float, default=0.01, help="walkthrough: edges kept at all")
+    tracks.add_argument("--th-min", type=float, default=0.1, help="walkthrough: cut for a walk's best next edge")
+    tracks.add_argument("--th-add", type=float, default=0.6, help="walkthrough: cut for following further edges")
     tracks.add_argument("--pt-min", type=float, default=1.0, help="reconstructable: pT above (GeV)")
     tracks.add_argument("--min-hits", type=int, default=5, help="reconstructable: at least N hits")
     tracks.add_argument("--matching", choices=("two_way", "one_way", "ATLAS"), default="two_way")
@@ -105,6 +108,9 @@ def _tracks(args: argparse.Namespace) -> int:
     settings = TrackSettings(
         method=args.method,
         edge_cut=args.edge_cut,
+        score_cut_cc=args.score_cut_cc,
+        th_min=args.th_min,
+        th_add=args.th_add,
         pt_min=args.pt_min,
         min_hits=args.min_hits,
         matching_style=args.matching,

@@ -39,6 +39,9 @@ class TrackSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["cc", "walkthrough"] = "cc"
     edge_cut: float | None = Field(None, ge=0, le=1)
+    score_cut_cc: float = Field(0.01, ge=0, le=1)
+    th_min: float = Field(0.1, ge=0, le=1)
+    th_add: float = Field(0.6, ge=0, le=1)
     pt_min: float | None = Field(1.0, ge=0)
     min_hits: int = Field(5, ge=1)
     matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
@@ -62,6 +65,18 @@ class PipelineSpec(BaseModel):
     select the same hits; each stage file's own ``data.options`` fill in the rest."""
     storage: str | None = None
     """Default: the first stage's ``storage``."""
+    device: str = "auto"
+    """Torch device of the driver's ``infer`` and track building between stages: ``auto`` takes
+    ``cuda`` when the driver sees a GPU, else ``cpu``; or e.g. ``cuda:1``."""
+
+
+def driver_device(device: str) -> str:
+    """``auto`` → ``cuda`` if this process sees a GPU, else ``cpu``; anything else as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
@@ -97,6 +112,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
     from raytrack.tune.tuner import run_sweep
 
     spec, experiments = load_pipeline(path)
+    device = driver_device(spec.device)
     first = experiments[0]
     root = resolve_path(spec.storage or first.storage) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     root.mkdir(parents=True)
@@ -131,7 +147,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             "checkpoint": checkpoint,
         }
         if index + 1 < len(experiments):
-            output = infer_store(checkpoint, input_store, root / "stores" / name)
+            output = infer_store(checkpoint, input_store, root / "stores" / name, device=device)
             stage["output_store"] = str(output.path)
             stage["output_edges_per_event"] = output.metadata["counts"]["edges"] / max(len(output), 1)
             input_store = Path(output.path)
@@ -148,6 +164,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             TrackSettings(**spec.tracks.model_dump()),
             event_ids=ids,
             truth_store=store.path,  # judged on the complete events, every hit and particle
+            device=device,
         )
         write_evaluation(evaluation, root)
         record["tracks"] = evaluation.summary()

@@ -42,7 +42,13 @@ from raytrack.train.checkpoint import load_model
 class TrackSettings:
     method: Literal["cc", "walkthrough"] = "cc"
     edge_cut: float | None = None
-    """Score cut of connected components; ``None``: the GNN's own ``edge_cut``."""
+    """Score cut of connected components (``cc``); ``None``: the GNN's own ``edge_cut``."""
+    score_cut_cc: float = 0.01
+    """``walkthrough``: edges kept at all (acorn's ``score_cut_cc``)."""
+    th_min: float = 0.1
+    """``walkthrough``: the cut for the best next edge of a walk (acorn's ``score_cut_walk.min``)."""
+    th_add: float = 0.6
+    """``walkthrough``: the cut for following further edges (acorn's ``score_cut_walk.add``)."""
     pt_min: float | None = 1.0
     min_hits: int = 5
     matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
@@ -81,7 +87,16 @@ def event_track_labels(
         selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
     else:
         order = np.asarray(scored.hits["r"], np.float64) ** 2 + np.asarray(scored.hits["z"], np.float64) ** 2
-        selected = build_tracks(edges, scores, scored.num_hits, method="walkthrough", node_order=order)
+        selected = build_tracks(
+            edges,
+            scores,
+            scored.num_hits,
+            method="walkthrough",
+            node_order=order,
+            score_cut_cc=settings.score_cut_cc,
+            th_min=settings.th_min,
+            th_add=settings.th_add,
+        )
     position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(np.asarray(scored.hits["hit_id"]))
     if (position < 0).any():
         raise ValueError(f"event {full.event_id}: the stage returned hits that are not in the event")

@@ -77,3 +77,14 @@ def test_tracks_from_gnn_scores_are_evaluated_on_the_full_events(trained, tmp_pa
     summary = json.loads((tmp_path / "tracks_summary.json").read_text())
     assert summary["efficiency"] == pytest.approx(walk.metrics.efficiency)
     assert summary["trackml_score"] == pytest.approx(walk.trackml_score)
+
+
+@pytest.mark.timeout(300)
+def test_walkthrough_thresholds_reach_the_track_builder(trained):
+    store, checkpoint = trained
+    default = evaluate_tracks(checkpoint, store, TrackSettings(method="walkthrough"), event_ids=VAL)
+    # nothing passes a cut of 1: every hit stays on no track, so no particle is reconstructed
+    strict = TrackSettings(method="walkthrough", score_cut_cc=1.0, th_min=1.0, th_add=1.0)
+    nothing = evaluate_tracks(checkpoint, store, strict, event_ids=VAL)
+    assert default.metrics.n_tracks > 0
+    assert nothing.metrics.n_tracks == 0 and nothing.metrics.efficiency == 0.0
