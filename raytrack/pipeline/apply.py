@@ -13,7 +13,8 @@ from pathlib import Path
 
 from raytrack.data.store import EventStore
 from raytrack.pipeline.infer import infer_store
-from raytrack.pipeline.tracks import TrackEvaluation, TrackSettings, evaluate_tracks, write_evaluation
+from raytrack.pipeline.settings import TrackSettings
+from raytrack.pipeline.tracks import TrackEvaluation, evaluate_tracks, write_evaluation
 
 
 def apply_pipeline(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from raytrack.pipeline.settings import TrackSettings
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     infer = subparsers.add_parser(
@@ -21,14 +23,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     tracks.add_argument("checkpoint", help="GNN checkpoint directory, or its sweep directory")
     tracks.add_argument("store", help="event store the GNN reads (the filter's output store, ...)")
-    tracks.add_argument("--method", choices=("cc", "walkthrough"), default="cc")
+    default = TrackSettings()
+    tracks.add_argument("--method", choices=("cc", "walkthrough"), default=default.method)
     tracks.add_argument("--edge-cut", type=float, help="cc: score cut (default: the GNN's edge_cut)")
-    tracks.add_argument("--score-cut-cc", type=float, default=0.01, help="walkthrough: edges kept at all")
-    tracks.add_argument("--th-min", type=float, default=0.1, help="walkthrough: cut for a walk's best next edge")
-    tracks.add_argument("--th-add", type=float, default=0.6, help="walkthrough: cut for following further edges")
-    tracks.add_argument("--pt-min", type=float, default=1.0, help="reconstructable: pT above (GeV)")
-    tracks.add_argument("--min-hits", type=int, default=5, help="reconstructable: at least N hits")
-    tracks.add_argument("--matching", choices=("two_way", "one_way", "ATLAS"), default="two_way")
+    tracks.add_argument(
+        "--score-cut-cc", type=float, default=default.score_cut_cc, help="walkthrough: edges kept at all"
+    )
+    tracks.add_argument(
+        "--th-min", type=float, default=default.th_min, help="walkthrough: cut for a walk's best next edge"
+    )
+    tracks.add_argument(
+        "--th-add", type=float, default=default.th_add, help="walkthrough: cut for following further edges"
+    )
+    tracks.add_argument("--pt-min", type=float, default=default.pt_min, help="reconstructable: pT above (GeV)")
+    tracks.add_argument("--min-hits", type=int, default=default.min_hits, help="reconstructable: at least N hits")
+    tracks.add_argument("--matching", choices=("two_way", "one_way", "ATLAS"), default=default.matching_style)
     tracks.add_argument("--events", nargs="*", type=int, help="event ids (default: all)")
     tracks.add_argument(
         "--truth-store", help="store with the complete events, when STORE holds selected hits only"
@@ -85,17 +94,15 @@ def _print_tracks(summary: dict, settings: object) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    import dataclasses
     import json
     from pathlib import Path
 
     from raytrack.pipeline.apply import apply_pipeline
-    from raytrack.pipeline.tracks import TrackSettings
 
     record = json.loads((Path(args.pipeline_dir) / "pipeline.json").read_text())
     settings = TrackSettings(**(record["pipeline"].get("tracks") or {}))
     if args.method:
-        settings = dataclasses.replace(settings, method=args.method)
+        settings = settings.model_copy(update={"method": args.method})
     evaluation = apply_pipeline(args.pipeline_dir, args.store, args.out, settings=settings, device=args.device)
     _print_tracks(evaluation.summary(), settings)
     print(f"written to {args.out}")
@@ -103,7 +110,7 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _tracks(args: argparse.Namespace) -> int:
-    from raytrack.pipeline.tracks import TrackSettings, evaluate_tracks, write_evaluation
+    from raytrack.pipeline.tracks import evaluate_tracks, write_evaluation
 
     settings = TrackSettings(
         method=args.method,

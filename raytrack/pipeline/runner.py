@@ -33,18 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from raytrack.config import experiment_to_dict, load_experiment, validate_experiment
 from raytrack.config.schema import Experiment
 from raytrack.data.sources import event_splits, open_event_store, resolve_path
-
-
-class TrackSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    method: Literal["cc", "walkthrough"] = "cc"
-    edge_cut: float | None = Field(None, ge=0, le=1)
-    score_cut_cc: float = Field(0.01, ge=0, le=1)
-    th_min: float = Field(0.1, ge=0, le=1)
-    th_add: float = Field(0.6, ge=0, le=1)
-    pt_min: float | None = Field(1.0, ge=0)
-    min_hits: int = Field(5, ge=1)
-    matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
+from raytrack.pipeline.settings import TrackSettings
 
 
 class PipelineSpec(BaseModel):
@@ -52,7 +41,7 @@ class PipelineSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     stages: list[str] = Field(min_length=1)
     """Experiment files, relative to the pipeline file."""
-    tracks: TrackSection | None = Field(default_factory=TrackSection)
+    tracks: TrackSettings | None = Field(default_factory=TrackSettings)
     """Build and evaluate tracks with the last stage (a GNN); null to skip."""
     evaluate: Literal["test", "val", "all"] = "test"
     split: tuple[float, float, float] | None = None
@@ -108,7 +97,7 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
 
 def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int = 1) -> dict:
     from raytrack.pipeline.infer import infer_store
-    from raytrack.pipeline.tracks import TrackSettings, evaluate_tracks, write_evaluation
+    from raytrack.pipeline.tracks import evaluate_tracks, write_evaluation
     from raytrack.tune.tuner import run_sweep
 
     spec, experiments = load_pipeline(path)
@@ -161,7 +150,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
         evaluation = evaluate_tracks(
             checkpoint,
             input_store,
-            TrackSettings(**spec.tracks.model_dump()),
+            spec.tracks,
             event_ids=ids,
             truth_store=store.path,  # judged on the complete events, every hit and particle
             device=device,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -35,23 +34,8 @@ from raytrack.metrics import (
     tracking_metrics,
 )
 from raytrack.pipeline.checkpoints import resolve_checkpoint
+from raytrack.pipeline.settings import TrackSettings
 from raytrack.train.checkpoint import load_model
-
-
-@dataclass(frozen=True)
-class TrackSettings:
-    method: Literal["cc", "walkthrough"] = "cc"
-    edge_cut: float | None = None
-    """Score cut of connected components (``cc``); ``None``: the GNN's own ``edge_cut``."""
-    score_cut_cc: float = 0.01
-    """``walkthrough``: edges kept at all (acorn's ``score_cut_cc``)."""
-    th_min: float = 0.1
-    """``walkthrough``: the cut for the best next edge of a walk (acorn's ``score_cut_walk.min``)."""
-    th_add: float = 0.6
-    """``walkthrough``: the cut for following further edges (acorn's ``score_cut_walk.add``)."""
-    pt_min: float | None = 1.0
-    min_hits: int = 5
-    matching_style: Literal["two_way", "one_way", "ATLAS"] = "two_way"
 
 
 @dataclass(frozen=True)
