@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 __all__ = [
+    "EDGE_CLASSIFIER_METRICS",
     "edge_classifier_metrics",
     "edge_classifier_statistics",
     "edge_counts",
@@ -90,6 +91,9 @@ def efficiency_purity(
 
 
 HISTOGRAM_BINS = 1000
+
+EDGE_CLASSIFIER_METRICS = ("auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity")
+"""The names :func:`edge_classifier_metrics` returns, for the ``metrics`` of the tasks using it."""
 
 
 def edge_classifier_statistics(

@@ -44,7 +44,11 @@ from torch import nn
 from raytrack.data.event import CELL_COLUMNS, Event
 from raytrack.data.options import TrackingDataOptions
 from raytrack.data.truth import apply_options
-from raytrack.metrics.edges import edge_classifier_metrics, edge_classifier_statistics
+from raytrack.metrics.edges import (
+    EDGE_CLASSIFIER_METRICS,
+    edge_classifier_metrics,
+    edge_classifier_statistics,
+)
 from raytrack.models.exatrkx.edge_labels import edge_labels, truth_weights
 from raytrack.models.exatrkx.filter_inputs import (  # noqa: F401 (embedding_* re-exported)
     EMBEDDING_PREFIX,
@@ -95,8 +99,7 @@ class FilterTask(Task):
     """
 
     Options = TrackingDataOptions
-    metrics = ("loss", "auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity",
-               "kept_fraction")
+    metrics = ("loss", *EDGE_CLASSIFIER_METRICS, "kept_fraction")
     options: TrackingDataOptions
 
     def __init__(

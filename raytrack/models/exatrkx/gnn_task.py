@@ -34,7 +34,11 @@ from torch import nn
 from raytrack.data.event import CELL_COLUMNS, Event
 from raytrack.data.options import TrackingDataOptions
 from raytrack.data.truth import apply_options
-from raytrack.metrics.edges import edge_classifier_metrics, edge_classifier_statistics
+from raytrack.metrics.edges import (
+    EDGE_CLASSIFIER_METRICS,
+    edge_classifier_metrics,
+    edge_classifier_statistics,
+)
 from raytrack.models.exatrkx.edge_labels import (
     edge_labels,
     node_features,
@@ -67,7 +71,7 @@ class InteractionGNNTask(Task):
     """
 
     Options = TrackingDataOptions
-    metrics = ("loss", "auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity")
+    metrics = ("loss", *EDGE_CLASSIFIER_METRICS)
     options: TrackingDataOptions
 
     def __init__(
