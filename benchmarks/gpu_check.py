@@ -123,14 +123,14 @@ def main() -> None:
         reports, checkpoint, seconds = train(stage, store, root / stage / "dev", device, epochs)
         cpu_reports, _, cpu_seconds = train(stage, store, root / stage / "cpu", torch.device("cpu"), 1)
         out = root / "stores" / stage
-        infer_store(checkpoint, store, out, device=args.device, overwrite=True)
+        written = infer_store(checkpoint, store, out, device=args.device, overwrite=True)
         summary[stage] = {
             "epochs": epochs,
             "train_s": round(seconds, 2),
             "first_train_loss": reports[0]["train_loss"],
             "first_train_loss_cpu": cpu_reports[0]["train_loss"],
             "last": {k: v for k, v in reports[-1].items() if k.startswith("val_")},
-            "output_edges": json.loads((out / "meta.json").read_text())["counts"]["edges"],
+            "output_edges": written.metadata["counts"]["edges"],
         }
         last_checkpoint, store = checkpoint, out
     evaluation = evaluate_tracks(
