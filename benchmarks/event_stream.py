@@ -3,7 +3,7 @@
     python benchmarks/event_stream.py --events 1000 10000
     python benchmarks/event_stream.py --layout            # the store layout study
 
-For each event count, simulated low-pile-up events (``raytrack.data.simulate``, rfactor 0.015:
+For each event count, simulated low-pile-up events (``raytrack.families.tracking.simulate``, rfactor 0.015:
 ~1.6k hits each) are written once to an event store and, as the common alternative, to one
 ``torch.save``d PyG ``Data`` graph per event. Each reader then runs in its own subprocess (so its
 peak RSS is its own) and turns every event into the same model-ready tensors: node features
@@ -118,8 +118,8 @@ def measure(reader: str, epochs: int = 2, **kwargs: Any) -> dict[str, Any]:
     import torch  # noqa: F401
     import torch_geometric.data  # noqa: F401 - torch.load of a PyG Data needs it
 
-    import raytrack.data.store
-    import raytrack.data.stream  # noqa: F401
+    import raytrack.store.reader
+    import raytrack.store.stream  # noqa: F401
 
     to_tensors({"r": np.zeros(1, np.float32), "phi": np.zeros(1, np.float32),
                 "z": np.zeros(1, np.float32), "particle_id": np.zeros(1, np.int64),

@@ -25,7 +25,7 @@ def _write_hit_rows(path: Path, events: list, events_per_file: int, row_group_ev
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from raytrack.data.event import HIT_COLUMNS
+    from raytrack.families.tracking.event import HIT_COLUMNS
 
     path.mkdir(parents=True)
     schema = pa.schema(
@@ -86,8 +86,8 @@ def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, floa
 def layout_study(args: argparse.Namespace) -> None:
     import ray
 
-    from raytrack.data.store import EventStore, write_store
-    from raytrack.data.stream import iter_dataset_rows
+    from raytrack.store.reader import EventStore, write_store
+    from raytrack.store.stream import iter_dataset_rows
 
     n = args.layout_events
     work = Path(args.workdir) / "layout"

@@ -33,16 +33,16 @@ def to_tensors(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def simulated_events(n_events: int, seed: int, rfactor: float):
-    """``n_events`` simulated events (``raytrack.data.simulate``) with this seed and rfactor."""
-    from raytrack.data.simulate import SimulationSettings, simulate_events
+    """``n_events`` simulated events (``raytrack.families.tracking.simulate``) with this seed and rfactor."""
+    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
 
     return simulate_events(n_events, seed, SimulationSettings(rfactor=rfactor))
 
 
 def ensure_store(path: Path, n_events: int, seed: int, rfactor: float, **write_kwargs: Any):
     """The simulated store at ``path``, generated unless it already holds exactly these events."""
-    from raytrack.data.simulate import SimulationSettings, provenance
-    from raytrack.data.store import EventStore, write_store
+    from raytrack.families.tracking.simulate import SimulationSettings, provenance
+    from raytrack.store.reader import EventStore, write_store
 
     wanted = provenance(n_events, seed, SimulationSettings(rfactor=rfactor))
     wanted["layout"] = {k: v for k, v in write_kwargs.items() if v is not None}
@@ -63,7 +63,7 @@ def ensure_pyg_files(store_path: Path, out: Path) -> float:
     import torch
     from torch_geometric.data import Data
 
-    from raytrack.data.store import EventStore
+    from raytrack.store.reader import EventStore
 
     store = EventStore(store_path)
     stamp = out / "DONE"
@@ -80,7 +80,7 @@ def ensure_pyg_files(store_path: Path, out: Path) -> float:
 
 
 def read_iter_rows(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
-    from raytrack.data.store import EventStore
+    from raytrack.store.reader import EventStore
 
     store = EventStore(store_path)
     return lambda: (to_tensors(row) for row in store.iter_rows(columns=HIT_READ_COLUMNS))
@@ -89,8 +89,8 @@ def read_iter_rows(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str,
 def read_ray_data(
     store_path: str, batch_events: int = 16, datasource_v2: bool = False, **_: Any
 ) -> Callable[[], Iterator[dict[str, Any]]]:
-    from raytrack.data.store import EventStore
-    from raytrack.data.stream import iter_dataset_rows
+    from raytrack.store.reader import EventStore
+    from raytrack.store.stream import iter_dataset_rows
 
     store = EventStore(store_path)
     ds = store.dataset(columns=HIT_READ_COLUMNS, datasource_v2=datasource_v2)

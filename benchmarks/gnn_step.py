@@ -128,7 +128,7 @@ def reference_model(hidden=HIDDEN, n_graph_iters=N_GRAPH_ITERS, nb_layer=NB_LAYE
 
 
 def raytrack_model(checkpointing=False, directed=True, precision="float32"):
-    from raytrack.models.exatrkx.interaction_gnn import InteractionGNN
+    from raytrack.families.exatrkx.interaction_gnn import InteractionGNN
 
     return InteractionGNN(
         hidden=HIDDEN,

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 from raytrack.config.schema import Experiment
-from raytrack.data.simulate import SimulationSettings, generate_store
+from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 from raytrack.pipeline.infer import infer_store
-from raytrack.pipeline.tracks import TrackSettings, evaluate_tracks
+from raytrack.families.tracking.tracks import TrackSettings, evaluate_tracks
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source
@@ -77,7 +77,7 @@ def train(stage: str, store: Path, root: Path, device: torch.device, epochs: int
 
 
 def gnn_step_times(device: torch.device) -> dict[str, float]:
-    from raytrack.models.exatrkx.interaction_gnn import InteractionGNN
+    from raytrack.families.exatrkx.interaction_gnn import InteractionGNN
 
     times = {}
     for nodes, edges in ((5_000, 40_000), (20_000, 160_000)):

@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 def part_overhead(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
     import yaml
 
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     store = work / "overhead-store"
     generate_store(store, 8, seed=5, settings=SimulationSettings(rfactor=0.005))
@@ -111,7 +111,7 @@ def part_sweep(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dic
     import pandas as pd
     import yaml
 
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     store = work / "sweep-store"
     generate_store(store, args.sweep_events, seed=7, settings=SimulationSettings(rfactor=0.015))

@@ -146,7 +146,7 @@ def ray_processes() -> list[tuple[str, float]]:
 
 def use_direct_rows(store_path: str, splits: dict[str, list[int]]) -> None:
     """Variant: each DDP worker streams its own slice of a split's events with pyarrow (no Ray Data)."""
-    from raytrack.data.store import EventStore
+    from raytrack.store.reader import EventStore
     from raytrack.train.session import WorkerSession
 
     store = EventStore(store_path)

@@ -13,8 +13,8 @@ import sys
 
 COMMAND_MODULES = (
     "raytrack.tune.commands",
-    "raytrack.data.generate_command",
-    "raytrack.data.convert_command",
+    "raytrack.families.tracking.generate_command",
+    "raytrack.families.tracking.convert_command",
     "raytrack.config.commands",
     "raytrack.pipeline.commands",
 )

@@ -22,10 +22,10 @@ def tiny_store(tmp_path_factory) -> Path:
     graph (filter, GNN with input_graph: stored) train too; the others ignore it."""
     import numpy as np
 
-    from raytrack.data.event import Event
-    from raytrack.data.simulate import SimulationSettings, simulate_events
-    from raytrack.data.store import write_store
-    from raytrack.models.exatrkx.geometric_graph import GeometricGraphBuilder
+    from raytrack.families.tracking.event import Event
+    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
+    from raytrack.store.reader import write_store
+    from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
 
     builder = GeometricGraphBuilder(phi_slope_max=0.02, z0_max=400)
 

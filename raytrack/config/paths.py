@@ -289,7 +289,7 @@ def _open_target(here: str, rest: tuple[str, ...], ns: Namespaces) -> Target | N
 
 
 def simulation_settings() -> type[BaseModel]:
-    from raytrack.data.sim_settings import SimulationSettings
+    from raytrack.families.tracking.sim_settings import SimulationSettings
 
     return SimulationSettings
 
@@ -299,7 +299,7 @@ def model_namespaces(model: str) -> tuple[Namespaces, Any]:
 
     Raises ``KeyError`` with the registry's message (close matches, every choice) on a miss.
     """
-    from raytrack.models.registry import get_model
+    from raytrack.registry import get_model
 
     entry = get_model(model)
     hparams = {name: hp.annotation for name, hp in entry.hyperparameters().items()}

@@ -2,7 +2,7 @@
 
 Every section forbids unknown keys. Model hyperparameters (``model.hparams``) and dataset
 options (``data.options``) are open mappings here: their names and types come from the model's
-builder and task signatures (see :mod:`raytrack.models.registry`) and are checked by
+builder and task signatures (see :mod:`raytrack.registry`) and are checked by
 :mod:`raytrack.config.validate`, which also checks the search space against them.
 
 Paths (``data.store``, ``storage``) expand ``~`` and environment variables; relative paths are

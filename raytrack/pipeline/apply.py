@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from raytrack.data.store import EventStore
+from raytrack.store.reader import EventStore
 from raytrack.pipeline.infer import infer_store
-from raytrack.pipeline.settings import TrackSettings
-from raytrack.pipeline.tracks import TrackEvaluation, evaluate_tracks, write_evaluation
+from raytrack.families.tracking.track_settings import TrackSettings
+from raytrack.families.tracking.tracks import TrackEvaluation, evaluate_tracks, write_evaluation
 
 
 def apply_pipeline(

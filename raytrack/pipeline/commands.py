@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from raytrack.pipeline.settings import TrackSettings
+from raytrack.families.tracking.track_settings import TrackSettings
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +110,7 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _tracks(args: argparse.Namespace) -> int:
-    from raytrack.pipeline.tracks import evaluate_tracks, write_evaluation
+    from raytrack.families.tracking.tracks import evaluate_tracks, write_evaluation
 
     settings = TrackSettings(
         method=args.method,

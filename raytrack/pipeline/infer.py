@@ -15,8 +15,8 @@ from typing import Any, Iterator
 
 import torch
 
-from raytrack.data.event import Event
-from raytrack.data.store import EventStore, write_store
+from raytrack.families.tracking.event import Event
+from raytrack.store.reader import EventStore, write_store
 from raytrack.pipeline.checkpoints import resolve_checkpoint
 from raytrack.tasks.base import Task
 from raytrack.train.checkpoint import load_model

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from raytrack.config import experiment_to_dict, load_experiment, validate_experiment
 from raytrack.config.schema import Experiment
-from raytrack.data.sources import event_splits, open_event_store, resolve_path
-from raytrack.pipeline.settings import TrackSettings
+from raytrack.tune.data import event_splits, open_event_store, resolve_path
+from raytrack.families.tracking.track_settings import TrackSettings
 
 
 class PipelineSpec(BaseModel):
@@ -97,7 +97,7 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
 
 def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int = 1) -> dict:
     from raytrack.pipeline.infer import infer_store
-    from raytrack.pipeline.tracks import evaluate_tracks, write_evaluation
+    from raytrack.families.tracking.tracks import evaluate_tracks, write_evaluation
     from raytrack.tune.tuner import run_sweep
 
     spec, experiments = load_pipeline(path)

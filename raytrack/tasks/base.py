@@ -1,7 +1,7 @@
 """The contract between the one training loop and a model family.
 
 A family brings a model (an ``nn.Module`` built from keyword arguments, see
-:mod:`raytrack.models.registry`) and a :class:`Task`: how stored rows become model-ready samples,
+:mod:`raytrack.registry`) and a :class:`Task`: how stored rows become model-ready samples,
 how samples become batches, what the loss is and which validation metrics it reports. The loop
 (:mod:`raytrack.train.loop`) owns everything else: devices, DDP, optimizers, schedulers, reports
 and checkpoints.
@@ -25,7 +25,7 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
-from raytrack.data.options import NoDataOptions
+from raytrack.families.tracking.options import NoDataOptions
 
 Row = Mapping[str, Any]
 """One stored row as Ray Data yields it (for tracking families: one event)."""
@@ -45,7 +45,7 @@ class Task(ABC):
     """The family's dataset options (the experiment's ``data.options``), a pydantic model."""
 
     options: BaseModel
-    """Set by :meth:`raytrack.models.registry.ModelEntry.build` before the first ``prepare``."""
+    """Set by :meth:`raytrack.registry.ModelEntry.build` before the first ``prepare``."""
 
     @abstractmethod
     def prepare(self, row: Row) -> Any:

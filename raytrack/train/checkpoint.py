@@ -58,7 +58,7 @@ def load_checkpoint(directory: str | Path, map_location: Any = "cpu") -> dict[st
 
 def load_model(directory: str | Path, map_location: Any = "cpu") -> tuple[nn.Module, Any, Experiment]:
     """Rebuild the model (in eval mode), its task and the experiment from a checkpoint."""
-    from raytrack.models.registry import get_model
+    from raytrack.registry import get_model
 
     directory = Path(directory)
     experiment = Experiment.model_validate(yaml.safe_load((directory / EXPERIMENT_FILE).read_text()))

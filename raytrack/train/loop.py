@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from raytrack.config.schema import Experiment
-from raytrack.models.registry import get_model
+from raytrack.registry import get_model
 from raytrack.tasks.base import Task, move_to
 from raytrack.train.batching import prepared_batches, shuffle_buffer
 from raytrack.train.checkpoint import load_checkpoint, save_checkpoint

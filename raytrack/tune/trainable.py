@@ -51,7 +51,7 @@ def run_trial(config: dict[str, Any], *, store_path: str, splits: dict[str, list
 
 def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
     """``source(split, epoch)`` streaming a split's rows straight from the Parquet store."""
-    from raytrack.data.store import EventStore
+    from raytrack.store.reader import EventStore
 
     store = EventStore(store_path)
 
@@ -71,7 +71,7 @@ def _run_in_trial(experiment: Experiment, store_path: str, splits: dict[str, lis
 
 def _worker_loop(config: dict[str, Any]) -> None:
     """Runs on every Ray Train worker."""
-    from raytrack.data.stream import iter_dataset_rows
+    from raytrack.store.stream import iter_dataset_rows
     from raytrack.train.loop import run_training
     from raytrack.train.session import WorkerSession
 
@@ -86,7 +86,7 @@ def shard_blocks(store_events: int, workers: int) -> int:
     of a few events keep the shards balanced to about one event (balanced shards keep DDP
     workers in step), while big stores keep blocks of hundreds of events for throughput.
     """
-    from raytrack.data.store import DATASET_BLOCK_EVENTS
+    from raytrack.store.reader import DATASET_BLOCK_EVENTS
 
     return max(1, math.ceil(store_events / DATASET_BLOCK_EVENTS), min(store_events, 64 * workers))
 
@@ -97,8 +97,8 @@ def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int
     from ray.train.torch import TorchConfig, TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from raytrack.data.store import EventStore
-    from raytrack.data.stream import shard_data_config
+    from raytrack.store.reader import EventStore
+    from raytrack.store.stream import shard_data_config
 
     train = experiment.train
     use_gpu = train.gpus_per_worker > 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from raytrack.config.schema import Experiment
 from raytrack.config.search import epoch_budget, trial_epochs
-from raytrack.data.sources import event_splits, open_event_store, resolve_path
+from raytrack.tune.data import event_splits, open_event_store, resolve_path
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
 from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial
 

@@ -332,7 +332,7 @@ def test_validate_in_memory_dict_maps_lines():
 _CLI = """
 import sys
 from tests.config.tiny_family import NAME, TinyTask, build_tiny
-from raytrack.models.registry import register_model
+from raytrack.registry import register_model
 register_model(NAME, family="tiny", task=TinyTask)(build_tiny)
 from raytrack.cli import main
 status = main(["validate", *sys.argv[1:]])

@@ -13,8 +13,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from raytrack.data.options import TrackingDataOptions
-from raytrack.models import registry
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack import registry
 from raytrack.tasks.base import Task
 
 NAME = "tiny_mlp"

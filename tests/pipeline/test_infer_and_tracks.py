@@ -10,9 +10,9 @@ import pytest
 
 from raytrack.cli import main
 from raytrack.config.schema import Experiment
-from raytrack.data.store import EventStore
+from raytrack.store.reader import EventStore
 from raytrack.pipeline.infer import infer_store
-from raytrack.pipeline.tracks import TrackSettings, evaluate_tracks
+from raytrack.families.tracking.tracks import TrackSettings, evaluate_tracks
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source
@@ -22,7 +22,7 @@ TRAIN, VAL = list(range(0, 12)), list(range(12, 16))
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, Path]:
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     root = tmp_path_factory.mktemp("gnn")
     store = root / "store"

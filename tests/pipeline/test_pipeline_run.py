@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from raytrack.cli import main
-from raytrack.data.store import EventStore
+from raytrack.store.reader import EventStore
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -35,7 +35,7 @@ def stage(path: Path, name: str, model: str, hparams: dict, store: str, storage:
 
 @pytest.mark.timeout(600)
 def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, tmp_path):
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     store = tmp_path / "store"
     generate_store(store, 10, seed=6, settings=SimulationSettings(rfactor=0.005))

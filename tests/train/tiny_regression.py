@@ -9,7 +9,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from raytrack.models.registry import register_model
+from raytrack.registry import register_model
 from raytrack.tasks.base import Row, Task
 
 TRUE_W = np.array([1.5, -2.0, 0.5], dtype=np.float32)

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     path = tmp_path_factory.mktemp("ddp") / "store"
     generate_store(path, 8, seed=9, settings=SimulationSettings(rfactor=0.005))

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 @pytest.mark.timeout(600)
 def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session, tmp_path, monkeypatch):
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     store = tmp_path / "store"

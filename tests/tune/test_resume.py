@@ -26,7 +26,7 @@ def _epochs(result_json: Path) -> int:
 
 @pytest.mark.timeout(600)
 def test_resume_after_the_driver_is_killed(tmp_path):
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     store = tmp_path / "store"
     generate_store(store, 8, seed=2, settings=SimulationSettings(rfactor=0.005))

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    from raytrack.data.simulate import SimulationSettings, generate_store
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
 
     path = tmp_path_factory.mktemp("sweep") / "store"
     generate_store(path, 12, seed=5, settings=SimulationSettings(rfactor=0.005))
