@@ -1,44 +1,46 @@
-"""From an event store to per-event rows on training workers: splits, Ray Data batches, sharding.
+"""From a sample store to rows on training workers: splits, Ray Data batches, sharding.
 
-- :func:`split_event_ids`: a deterministic train/val/test split of event ids.
-- :func:`iter_dataset_rows`: Ray Data batches (pyarrow tables, one row per event) turned into
-  per-event dicts of numpy arrays by zero-copy list flattening.
-- :func:`shard_data_config`: the ``ray.train.DataConfig`` under which each event reaches exactly
+- :func:`split_ids`: a deterministic train/val/test split of row keys (``split_event_ids`` is
+  its former name, kept as an alias).
+- :func:`iter_dataset_rows`: Ray Data batches (pyarrow tables, one row per sample) turned into
+  rows (:mod:`raytrack.store.rows`) by zero-copy list slicing.
+- :func:`shard_data_config`: the ``ray.train.DataConfig`` under which each row reaches exactly
   one Ray Train worker per epoch.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from raytrack.store.reader import table_rows
+from raytrack.store.rows import table_rows
 
 if TYPE_CHECKING:
     import ray.data
     import ray.train
 
-__all__ = ["iter_dataset_rows", "shard_data_config", "split_event_ids"]
+__all__ = ["iter_dataset_rows", "shard_data_config", "split_event_ids", "split_ids"]
 
-DEFAULT_BATCH_EVENTS = 16
-"""Events per Ray Data batch in :func:`iter_dataset_rows` (~0.8 MB of hit columns at 1.5k hits)."""
+DEFAULT_BATCH_ROWS = 16
+"""Rows per Ray Data batch in :func:`iter_dataset_rows` (~0.8 MB of hit columns at 1.5k hits)."""
 
 
-def split_event_ids(
-    event_ids: Iterable[int],
+def split_ids(
+    ids: Iterable[int],
     fractions: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
 ) -> tuple[list[int], list[int], list[int]]:
-    """Split ``event_ids`` into disjoint train, validation and test lists.
+    """Split the row keys ``ids`` into disjoint train, validation and test lists.
 
     The ids are sorted, shuffled with ``numpy.random.default_rng(seed)`` and cut at the rounded
     cumulative fractions, so every id lands in exactly one list, the result does not depend on
-    the order of ``event_ids``, and the same ids and seed always give the same split. Each list
-    is returned sorted (store order is the reading order; shuffling is the loop's business).
+    the order of ``ids``, and the same ids and seed always give the same split. Each list is
+    returned sorted (store order is the reading order; shuffling is the loop's business).
     """
-    ids = [int(e) for e in event_ids]
+    ids = [int(e) for e in ids]
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3:
         raise ValueError(
@@ -51,7 +53,7 @@ def split_event_ids(
     unique = np.unique(np.asarray(ids, dtype=np.int64))
     if len(unique) != len(ids):
         values, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-        raise ValueError(f"event ids must be distinct, but {int(values[counts > 1][0])} repeats")
+        raise ValueError(f"ids must be distinct, but {int(values[counts > 1][0])} repeats")
     order = np.random.default_rng(seed).permutation(len(unique))
     shuffled = unique[order]
     n = len(shuffled)
@@ -63,29 +65,48 @@ def split_event_ids(
     return train, val, test
 
 
-def iter_dataset_rows(
-    source: "ray.data.Dataset | ray.data.DataIterator",
-    *,
-    batch_events: int = DEFAULT_BATCH_EVENTS,
-    prefetch_batches: int = 2,
-) -> Iterator[dict[str, Any]]:
-    """Yield the events of ``source`` as dicts: ``event_id`` (int) and one numpy array per column.
+def split_event_ids(
+    event_ids: Iterable[int],
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+) -> tuple[list[int], list[int], list[int]]:
+    """The former name of :func:`split_ids` (same split), until the tracking code is switched."""
+    return split_ids(event_ids, fractions, seed)
 
-    Reads pyarrow batches of ``batch_events`` events and slices each list column's flat values
-    buffer by its offsets, so the arrays are read-only views (no per-hit Python work). Works on a
-    whole dataset and on a worker's shard (``ray.train.get_dataset_shard``).
+
+def iter_dataset_rows(
+    source: ray.data.Dataset | ray.data.DataIterator,
+    *,
+    batch_rows: int | None = None,
+    key: str | None = None,
+    prefetch_batches: int = 2,
+    batch_events: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield the rows of ``source`` in the row form of :mod:`raytrack.store.rows`.
+
+    Reads pyarrow batches of ``batch_rows`` rows (default :data:`DEFAULT_BATCH_ROWS`;
+    ``batch_events`` is its former name) and slices each list column's flat values buffer by its
+    offsets, so the arrays are read-only views (no per-item Python work). ``key`` names the key
+    column, which becomes an ``int`` (default: found from the batches' schema, see
+    :func:`raytrack.store.rows.key_column`). Works on a whole dataset and on a worker's shard
+    (``ray.train.get_dataset_shard``).
 
     Shapes:
-        hit columns ``[num_hits]``, particle columns (``p_*``) ``[num_particles]``, in the
-        stored dtypes (:data:`~raytrack.families.tracking.event.HIT_COLUMNS`, ...).
+        as stored: ``(None, *fixed)`` columns ``[n, *fixed]`` per row (hit columns
+        ``[num_hits]``, ``p_*`` columns ``[num_particles]`` in a tracking store), fixed columns
+        their fixed shape, nested columns a list of arrays.
     """
-    if batch_events < 1:
-        raise ValueError(f"batch_events must be at least 1, but got batch_events={batch_events}")
+    if batch_rows is not None and batch_events is not None:
+        raise ValueError("pass batch_rows or its former name batch_events, not both")
+    batch = batch_rows if batch_rows is not None else batch_events
+    batch = DEFAULT_BATCH_ROWS if batch is None else batch
+    if batch < 1:
+        raise ValueError(f"batch_rows must be at least 1, but got batch_rows={batch}")
     batches = source.iter_batches(
-        batch_size=batch_events, batch_format="pyarrow", prefetch_batches=prefetch_batches
+        batch_size=batch, batch_format="pyarrow", prefetch_batches=prefetch_batches
     )
     for table in batches:
-        yield from table_rows(table)
+        yield from table_rows(table, key)
 
 
 def _data_config_class() -> type:
@@ -96,18 +117,18 @@ def _data_config_class() -> type:
 
         Ray Train's default splits with ``streaming_split(..., equal=True)``, which may drop
         rows to give each worker the same count. This one splits with ``equal=False``: rows are
-        handed out dynamically, so each event reaches exactly one worker per epoch and workers
-        may get different numbers of events (the training loop must tolerate uneven shards).
+        handed out dynamically, so each row reaches exactly one worker per epoch and workers
+        may get different numbers of rows (the training loop must tolerate uneven shards).
         """
 
         def configure(
             self,
-            datasets: dict[str, "ray.data.Dataset"],
+            datasets: dict[str, ray.data.Dataset],
             world_size: int,
             worker_handles: Any,
             worker_node_ids: Any,
             **kwargs: Any,
-        ) -> list[dict[str, "ray.data.DataIterator"]]:
+        ) -> list[dict[str, ray.data.DataIterator]]:
             output: list[dict[str, Any]] = [{} for _ in range(world_size)]
             for name, dataset in datasets.items():
                 if dataset.name is None:
@@ -159,11 +180,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def shard_data_config(datasets_to_split: str | list[str] = "all", **kwargs: Any) -> "ray.train.DataConfig":
+def shard_data_config(datasets_to_split: str | list[str] = "all", **kwargs: Any) -> ray.train.DataConfig:
     """A ``ray.train.DataConfig`` for ``TorchTrainer`` that shards each dataset exactly once.
 
     Every dataset named in ``datasets_to_split`` (default: all) is split across the workers so
-    that each event is delivered to exactly one worker per epoch; datasets not split are read
+    that each row is delivered to exactly one worker per epoch; datasets not split are read
     whole by every worker. ``kwargs`` go to ``ray.train.DataConfig`` (``execution_options``,
     ``enable_shard_locality``).
     """
