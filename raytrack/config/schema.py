@@ -13,40 +13,55 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from raytrack.config.training import (  # noqa: F401  (the train section lives in its own module)
+    OptimizerSection,
+    SchedulerSection,
+    Section,
+    StageSection,
+    TrainSection,
+    UntilSection,
+)
 
 
 class ModelSection(Section):
     name: str
-    """Registry name of the model, e.g. ``exatrkx_gnn``."""
+    """Registry name of the model (`raytrack validate` lists the registered ones on a miss)."""
     hparams: dict[str, Any] = Field(default_factory=dict)
     """Fixed hyperparameters under the reference code's names (searched ones go in ``search``)."""
 
 
 class GenerateSection(Section):
-    """Simulate the store on first use when ``data.store`` does not exist yet."""
+    """Build the store on first use, when ``data.store`` does not exist yet, from ``data.source``.
 
-    events: int = Field(ge=1)
-    seed: int = 0
+    A simulator needs ``events`` (and takes a ``seed``); a reader takes neither and finds its
+    files through its settings (e.g. ``settings: {path: ...}``). ``settings`` are validated
+    against the data source's own settings model.
+    """
+
+    events: Optional[int] = Field(None, ge=1)
+    seed: Optional[int] = None
+    """Default 0 for simulators."""
     settings: dict[str, Any] = Field(default_factory=dict)
-    """Detector-simulation settings (``rfactor``, ``noise_ratio``, ...) by their CLI names."""
+    """The data source's settings (for the detector simulation: ``rfactor``, ``noise_ratio``, ...)."""
 
 
 class DataSection(Section):
     store: str
-    """Path of the Parquet event store."""
+    """Path of the Parquet sample store."""
+    source: Optional[str] = None
+    """The data source the store comes from (``raytrack validate`` lists them); default: the
+    model's first source. Builds the store from ``generate`` when it does not exist, and must
+    agree with the source an existing store records."""
     generate: Optional[GenerateSection] = None
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    """Fractions of the store's events for training, validation and test (sum to 1)."""
+    """Fractions of the store's samples for training, validation and test (sum to 1)."""
     split_seed: int = 0
     max_events: Optional[int] = Field(None, ge=1)
-    """Use only the first ``max_events`` events of the store (before splitting)."""
+    """Use only the first ``max_events`` samples of the store (before splitting)."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """The family's dataset options (``pt_signal_cut``, ``true_edges``, ``node2node``, ...)."""
+    """The model's dataset options (for tracking models: ``pt_signal_cut``, ``true_edges``, ...)."""
 
     @field_validator("split")
     @classmethod
@@ -59,49 +74,6 @@ class DataSection(Section):
         if split[0] == 0 or split[1] == 0:
             raise ValueError(f"split needs training and validation events, but got {list(split)}")
         return split
-
-
-class OptimizerSection(Section):
-    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    momentum: float = Field(0.0, ge=0)
-    """SGD and RMSprop only."""
-    betas: tuple[float, float] = (0.9, 0.999)
-    """Adam and AdamW only."""
-    amsgrad: bool = False
-
-
-class SchedulerSection(Section):
-    """Learning-rate schedule stepped once per epoch (after warmup).
-
-    ``plateau``: multiply by ``factor`` after ``patience`` epochs without improvement of the
-    tuned metric. ``step``: multiply by ``factor`` every ``patience`` epochs (Exa.TrkX's StepLR).
-    ``warmcos``: cosine decay to ``min_lr`` over ``max_epochs``.
-    """
-
-    name: Literal["none", "plateau", "step", "warmcos"] = "none"
-    patience: int = Field(10, ge=1)
-    factor: float = Field(0.3, gt=0, lt=1)
-    min_lr: float = Field(0.0, ge=0)
-
-
-class TrainSection(Section):
-    max_epochs: int = Field(10, ge=1)
-    optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
-    warmup: int = Field(0, ge=0)
-    """Optimizer steps of linear learning-rate warmup (Exa.TrkX ``warmup``)."""
-    scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
-    batch_size: int = Field(1, ge=1)
-    """Items (events, windows, spectra) per optimizer step and worker."""
-    workers: int = Field(1, ge=1)
-    """DDP workers per trial; 1 runs the loop inside the trial without a worker group."""
-    cpus_per_worker: float = Field(1.0, ge=0)
-    gpus_per_worker: float = Field(0.0, ge=0)
-    grad_clip: Optional[float] = Field(None, gt=0)
-    seed: int = 0
-    num_threads: Optional[int] = Field(None, ge=1)
-    """torch threads per worker; default: ``cpus_per_worker`` rounded up."""
 
 
 class SearchParam(Section):
@@ -171,6 +143,9 @@ class LoggingSection(Section):
 class Experiment(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    plugins: list[str] = Field(default_factory=list)
+    """Modules imported before the model is looked up, each exposing a ``family``
+    (:class:`raytrack.family.Family`): a lab's own models, data sources and evaluators."""
     model: ModelSection
     data: DataSection
     train: TrainSection = Field(default_factory=TrainSection)

@@ -1,45 +1,76 @@
-"""Checkpoints: everything a trial needs to resume, and a best model needs to be used.
+"""Checkpoints: everything a trial needs to resume exactly, and a best model needs to be used.
 
-A checkpoint directory holds ``state.pt`` (model, optimizer and schedule state, the number of
-finished epochs, the epoch's metrics) and ``experiment.yaml`` (the complete, fixed experiment
-that produced it), so a checkpoint is self-describing: ``raytrack report`` and the next
-pipeline stage can rebuild the model from it without the sweep's files.
+A checkpoint directory holds, from rank 0, ``state.pt`` (model, optimizers and schedules, the
+number of finished epochs, the stage the next epoch trains in and the epoch it started at, the
+epoch's metrics) and ``experiment.yaml`` (the complete, fixed experiment that produced it), and
+from every worker ``rng_rank<r>.pt`` (its random number generators; Ray Train merges the files
+every worker reports into one directory). A checkpoint is self-describing: ``raytrack report``
+and the next pipeline stage rebuild the model from it without the sweep's files.
+
+Everything in it is tensors and plain Python values, loaded with ``weights_only=True``: loading a
+checkpoint cannot run code.
 """
 
 from __future__ import annotations
 
+import warnings
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import yaml
 from torch import nn
 
 from raytrack.config.schema import Experiment
+from raytrack.config.legacy import load_dumped
+from raytrack.train.rng import rng_state
 
 STATE_FILE = "state.pt"
 EXPERIMENT_FILE = "experiment.yaml"
+
+
+def rng_file(rank: int) -> str:
+    return f"rng_rank{rank}.pt"
+
+
+def _plain(value: Any) -> Any:
+    """Metric values as Python numbers (numpy scalars would not load with ``weights_only``)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    return value
 
 
 def save_checkpoint(
     directory: str | Path,
     *,
     model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    schedule: Any,
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    schedules: Mapping[str, Any],
     epoch: int,
-    metrics: dict[str, Any],
+    stage: int,
+    stage_start: int,
+    finished: bool,
+    metrics: Mapping[str, Any],
     experiment: Experiment,
 ) -> Path:
+    """Write rank 0's part of a checkpoint: ``state.pt`` and ``experiment.yaml``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict(),
+            "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},
+            "schedules": {name: schedule.state_dict() for name, schedule in schedules.items()},
             "epoch": epoch,
-            "metrics": dict(metrics),
+            "stage": stage,
+            "stage_start": stage_start,
+            "finished": finished,
+            "metrics": {key: _plain(value) for key, value in metrics.items()},
         },
         directory / STATE_FILE,
     )
@@ -49,11 +80,37 @@ def save_checkpoint(
     return directory
 
 
+def save_rng(directory: str | Path, rank: int) -> Path:
+    """Write this worker's random number generator states as ``rng_rank<rank>.pt``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(rng_state(), directory / rng_file(rank))
+    return directory / rng_file(rank)
+
+
 def load_checkpoint(directory: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """The contents of ``state.pt`` (tensors and plain values only: ``weights_only=True``)."""
     path = Path(directory) / STATE_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no {STATE_FILE} in checkpoint directory {directory}")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if "optimizers" not in state:  # written before several optimizers: one, with its schedule
+        state["optimizers"] = {"model": state.pop("optimizer")}
+        state["schedules"] = {"model": state.pop("schedule")}
+    return state
+
+
+def load_rng(directory: str | Path, rank: int) -> dict[str, Any] | None:
+    """Worker ``rank``'s generator states, or None (with a warning) when the checkpoint has none."""
+    path = Path(directory) / rng_file(rank)
+    if not path.is_file():
+        warnings.warn(
+            f"checkpoint {directory} has no {rng_file(rank)}: the resumed run draws other random "
+            "numbers than the uninterrupted one would have",
+            stacklevel=2,
+        )
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_model(directory: str | Path, map_location: Any = "cpu") -> tuple[nn.Module, Any, Experiment]:
@@ -61,8 +118,8 @@ def load_model(directory: str | Path, map_location: Any = "cpu") -> tuple[nn.Mod
     from raytrack.registry import get_model
 
     directory = Path(directory)
-    experiment = Experiment.model_validate(yaml.safe_load((directory / EXPERIMENT_FILE).read_text()))
-    model, task = get_model(experiment.model.name).build(experiment.model.hparams, experiment.data.options)
+    experiment = load_dumped(yaml.safe_load((directory / EXPERIMENT_FILE).read_text()))
+    model, task = get_model(experiment.model.name, experiment.plugins).build(experiment.model.hparams, experiment.data.options)
     model.load_state_dict(load_checkpoint(directory, map_location)["model"])
     model.eval()
     return model, task, experiment

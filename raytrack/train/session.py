@@ -1,8 +1,8 @@
 """Where the training loop runs: the sessions that differ between the two trial paths.
 
 The loop (:mod:`raytrack.train.loop`) is written once; a session gives it its rank, its device,
-its rows of data, a way to sum statistics over workers, and a way to report metrics and
-checkpoints:
+its rows of data, a way to sum statistics (and, for tasks with several optimizers, gradients) over
+workers, and a way to report metrics and checkpoints:
 
 - :class:`TrialSession` — one worker, inside the Tune trial itself (no worker group, no DDP);
   rows stream from the event store with pyarrow; reports go to ``ray.tune.report``.
@@ -51,14 +51,27 @@ class LoopSession(ABC):
 
     @abstractmethod
     def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
-        """Report one epoch's metrics; ``checkpoint_dir`` holds its checkpoint (rank 0 only)."""
+        """Report one epoch's metrics; ``checkpoint_dir`` holds this worker's part of its
+        checkpoint (every worker reports one; Ray Train merges them into one directory)."""
 
     @abstractmethod
     def latest_checkpoint(self) -> contextlib.AbstractContextManager[str | None]:
         """A directory with the checkpoint to resume from, or None."""
 
-    def wrap_model(self, model: nn.Module) -> nn.Module:
+    def wrap_model(self, model: nn.Module, find_unused_parameters: bool = False) -> nn.Module:
+        """``model`` on this worker's device, wrapped for DDP when there are several workers.
+
+        Called again with the unwrapped model when a stage changes the trainable parameters, with
+        ``find_unused_parameters`` (DDP's) when its loss leaves out a term of weight 0.
+        """
         return model.to(self.device)
+
+    def place_model(self, model: nn.Module) -> nn.Module:
+        """``model`` on this worker's device, not wrapped (the loop averages gradients itself)."""
+        return model.to(self.device)
+
+    def broadcast_(self, tensors: list[torch.Tensor]) -> None:
+        """Overwrite ``tensors`` (on this worker's device) with rank 0's, in place."""
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor
@@ -88,7 +101,10 @@ class LocalSession(LoopSession):
     def report(self, metrics: dict[str, Any], checkpoint_dir: str | None) -> None:
         self.reports.append(dict(metrics))
         if checkpoint_dir is not None:
-            target = self.checkpoint_root / f"checkpoint_{len(self.reports):06d}"
+            # numbered after those already there: a new session resumes a killed one's run
+            root = self.checkpoint_root
+            existing = len(list(root.glob("checkpoint_*"))) if root.is_dir() else 0
+            target = self.checkpoint_root / f"checkpoint_{existing + 1:06d}"
             shutil.copytree(checkpoint_dir, target)
             self.checkpoints.append(target)
 
@@ -144,10 +160,25 @@ class WorkerSession(LoopSession):
 
         return self._shard_rows(ray.train.get_dataset_shard(split), epoch)
 
-    def wrap_model(self, model: nn.Module) -> nn.Module:
+    def wrap_model(self, model: nn.Module, find_unused_parameters: bool = False) -> nn.Module:
         import ray.train.torch
 
+        if find_unused_parameters:
+            return ray.train.torch.prepare_model(
+                model, parallel_strategy_kwargs={"find_unused_parameters": True}
+            )
         return ray.train.torch.prepare_model(model)
+
+    def place_model(self, model: nn.Module) -> nn.Module:
+        import ray.train.torch
+
+        return ray.train.torch.prepare_model(model, parallel_strategy=None)
+
+    def broadcast_(self, tensors: list[torch.Tensor]) -> None:
+        import torch.distributed as dist
+
+        for tensor in tensors:
+            dist.broadcast(tensor.data, src=0)
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
         import torch.distributed as dist

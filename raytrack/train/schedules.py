@@ -1,13 +1,12 @@
-"""Optimizers and the learning-rate schedule of the training loop.
+"""The learning-rate schedule of one optimizer: warmup per step times an epoch schedule.
 
-The schedule is one object with two clocks, as in the Exa.TrkX Lightning modules:
+The schedule has two clocks, as in the Exa.TrkX Lightning modules, both restarted at the start
+of each stage (with the stage's rate as base):
 
 - *warmup*, per optimizer step: the rate ramps linearly to its scheduled value over the first
   ``warmup`` steps (``lr_scale = min(1, (step + 1) / warmup)``);
-- *epoch schedule*, per epoch: ``none``; ``step`` (× ``factor`` every ``patience`` epochs,
-  Exa.TrkX's StepLR); ``plateau`` (× ``factor`` after ``patience`` epochs without improvement
-  of the watched metric, never below ``min_lr``); ``warmcos`` (cosine from ``lr`` to ``min_lr``
-  over ``max_epochs``).
+- *epoch schedule*, per epoch, from the table :data:`EPOCH_RATES` (settings in
+  :class:`~raytrack.config.training.SchedulerSection`).
 
 Its whole state is a small dict saved in every checkpoint, so a resumed trial continues the
 schedule exactly where it stopped.
@@ -15,40 +14,62 @@ schedule exactly where it stopped.
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Literal
 
 import torch
 
-from raytrack.config.schema import OptimizerSection, SchedulerSection
+from raytrack.config.training import SCHEDULERS, SchedulerSection
 
 
-def build_optimizer(section: OptimizerSection, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """The optimizer named in ``train.optimizer``."""
-    params = list(params)
-    if section.name == "adam":
-        return torch.optim.Adam(
-            params, lr=section.lr, betas=section.betas, weight_decay=section.weight_decay,
-            amsgrad=section.amsgrad,
-        )
-    if section.name == "adamw":
-        return torch.optim.AdamW(
-            params, lr=section.lr, betas=section.betas, weight_decay=section.weight_decay,
-            amsgrad=section.amsgrad,
-        )
-    if section.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=section.lr, momentum=section.momentum, weight_decay=section.weight_decay
-        )
-    if section.name == "rmsprop":
-        return torch.optim.RMSprop(
-            params, lr=section.lr, momentum=section.momentum, weight_decay=section.weight_decay
-        )
-    raise ValueError(f"unknown optimizer {section.name!r} (choices: adam, adamw, sgd, rmsprop)")
+def _none(s: LearningRateSchedule) -> float:
+    return s.base_lr
+
+
+def _plateau(s: LearningRateSchedule) -> float:
+    return s.plateau_lr
+
+
+def _step(s: LearningRateSchedule) -> float:
+    c = s.scheduler
+    return max(s.base_lr * c.factor ** (s.epoch // c.patience), c.min_lr)
+
+
+def _warmcos(s: LearningRateSchedule) -> float:
+    c = s.scheduler
+    period = c.period or s.length
+    progress = 1.0 if s.epoch >= s.length else (s.epoch % period) / period
+    return c.min_lr + (s.base_lr - c.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _exponential(s: LearningRateSchedule) -> float:
+    c = s.scheduler
+    return max(s.base_lr * c.factor**s.epoch, c.min_lr)
+
+
+def _multistep(s: LearningRateSchedule) -> float:
+    c = s.scheduler
+    return max(s.base_lr * c.factor ** bisect.bisect_right(c.milestones, s.epoch), c.min_lr)
+
+
+EPOCH_RATES: dict[str, Callable[[LearningRateSchedule], float]] = {
+    "none": _none,
+    "plateau": _plateau,
+    "step": _step,
+    "warmcos": _warmcos,
+    "exponential": _exponential,
+    "multistep": _multistep,
+}
+"""Scheduler name → the rate of the schedule's current epoch (before warmup)."""
+assert EPOCH_RATES.keys() == SCHEDULERS.keys(), "every scheduler of the config needs a rate"
 
 
 class LearningRateSchedule:
-    """Warmup per step times an epoch schedule; sets the rate on every parameter group."""
+    """Warmup per step times an epoch schedule; sets the rate on every group of ``optimizer``.
+
+    ``length`` is the stage's number of epochs (the default warmcos period).
+    """
 
     def __init__(
         self,
@@ -57,19 +78,25 @@ class LearningRateSchedule:
         lr: float,
         warmup: int,
         scheduler: SchedulerSection,
-        max_epochs: int,
+        length: int,
         mode: Literal["min", "max"] = "min",
     ) -> None:
-        if lr <= 0:
-            raise ValueError(f"lr must be positive, but got lr={lr}")
         if warmup < 0:
             raise ValueError(f"warmup must be at least 0, but got warmup={warmup}")
         self.optimizer = optimizer
-        self.base_lr = lr
         self.warmup = warmup
         self.scheduler = scheduler
-        self.max_epochs = max_epochs
         self.mode = mode
+        self.restart(lr, length)
+
+    def restart(self, lr: float, length: int) -> None:
+        """Start again from epoch 0 and step 0 with base rate ``lr`` (a new stage)."""
+        if lr <= 0:
+            raise ValueError(f"lr must be positive, but got lr={lr}")
+        if length < 1:
+            raise ValueError(f"length must be at least 1 epoch, but got length={length}")
+        self.base_lr = lr
+        self.length = length
         self.epoch = 0
         self.step_count = 0
         self.plateau_lr = lr
@@ -79,15 +106,7 @@ class LearningRateSchedule:
 
     def epoch_lr(self) -> float:
         """The scheduled rate of the current epoch, before warmup."""
-        s = self.scheduler
-        if s.name == "step":
-            return max(self.base_lr * s.factor ** (self.epoch // s.patience), s.min_lr)
-        if s.name == "plateau":
-            return self.plateau_lr
-        if s.name == "warmcos":
-            progress = min(self.epoch / self.max_epochs, 1.0)
-            return s.min_lr + (self.base_lr - s.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-        return self.base_lr
+        return EPOCH_RATES[self.scheduler.name](self)
 
     @property
     def lr(self) -> float:
@@ -127,7 +146,7 @@ class LearningRateSchedule:
             "epoch": self.epoch,
             "step_count": self.step_count,
             "plateau_lr": self.plateau_lr,
-            "plateau_best": self.plateau_best,
+            "plateau_best": None if self.plateau_best is None else float(self.plateau_best),
             "plateau_bad_epochs": self.plateau_bad_epochs,
         }
 
