@@ -9,8 +9,8 @@ For each event count, simulated low-pile-up events (``raytrack.families.tracking
 peak RSS is its own) and turns every event into the same model-ready tensors: node features
 ``(r, phi, z)`` float32 ``[N, 3]``, ``particle_id`` int64 ``[N]`` and a layer index int64 ``[N]``:
 
-- ``store, pyarrow``: :meth:`EventStore.iter_rows` (one process, no Ray);
-- ``store, Ray Data``: :meth:`EventStore.dataset` + :func:`iter_dataset_rows` (local Ray, 2 CPUs);
+- ``store, pyarrow``: :meth:`SampleStore.iter_rows` (one process, no Ray);
+- ``store, Ray Data``: :meth:`SampleStore.dataset` + :func:`iter_dataset_rows` (local Ray, 2 CPUs);
 - ``PyG torch.load``: ``torch.load`` of each event's file (``weights_only=False``, as PyG needs).
 
 Each reader makes two passes (epochs) over the events; the first includes start-up costs (for Ray
@@ -118,7 +118,7 @@ def measure(reader: str, epochs: int = 2, **kwargs: Any) -> dict[str, Any]:
     import torch  # noqa: F401
     import torch_geometric.data  # noqa: F401 - torch.load of a PyG Data needs it
 
-    import raytrack.store.reader
+    import raytrack.store.sample_store
     import raytrack.store.stream  # noqa: F401
 
     to_tensors({"r": np.zeros(1, np.float32), "phi": np.zeros(1, np.float32),
@@ -165,7 +165,7 @@ def benchmark(args: argparse.Namespace) -> None:
         store, gen_s = ensure_store(store_path, n, args.seed, args.rfactor)
         pyg_dir = work / f"pyg_{n}"
         pyg_s = ensure_pyg_files(store_path, pyg_dir)
-        hits = store.metadata["counts"]["hits"]
+        hits = store.counts["hit"]
         print(
             f"# {n} events, {hits / n:.0f} hits/event: store {dir_mb(store_path):.0f} MB in "
             f"{len(store.files)} files (generated in {gen_s:.1f} s); PyG files "

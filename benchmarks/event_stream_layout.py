@@ -86,7 +86,9 @@ def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, floa
 def layout_study(args: argparse.Namespace) -> None:
     import ray
 
-    from raytrack.store.reader import EventStore, write_store
+    from raytrack.families.tracking.event_store import read_event
+    from raytrack.families.tracking.event_store import write_events as write_store
+    from raytrack.store.sample_store import SampleStore as EventStore
     from raytrack.store.stream import iter_dataset_rows
 
     n = args.layout_events
@@ -103,7 +105,7 @@ def layout_study(args: argparse.Namespace) -> None:
     def ray_events(path: Path, v2: bool = False) -> int:
         store = EventStore(path)
         ds = store.dataset(columns=HIT_READ_COLUMNS, datasource_v2=v2)
-        return sum(1 for r in iter_dataset_rows(ds) if to_tensors(r))
+        return sum(1 for r in iter_dataset_rows(ds, key=store.key) if to_tensors(r))
 
     def pa_events(path: Path) -> int:
         store = EventStore(path)
@@ -111,11 +113,11 @@ def layout_study(args: argparse.Namespace) -> None:
 
     def one_event_ms(path: Path) -> float:
         store = EventStore(path)
-        ids = store.event_ids()
+        ids = store.ids()
         picks = np.random.default_rng(0).choice(ids, 20, replace=False)
         start = time.perf_counter()
         for event_id in picks:
-            store.hits(int(event_id))
+            read_event(store, int(event_id))
         return (time.perf_counter() - start) / len(picks) * 1000
 
     print("| layout | events/file | events/row group | files | MB | write s | "

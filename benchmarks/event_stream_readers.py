@@ -41,17 +41,18 @@ def simulated_events(n_events: int, seed: int, rfactor: float):
 
 def ensure_store(path: Path, n_events: int, seed: int, rfactor: float, **write_kwargs: Any):
     """The simulated store at ``path``, generated unless it already holds exactly these events."""
+    from raytrack.families.tracking.event_store import write_events
     from raytrack.families.tracking.simulate import SimulationSettings, provenance
-    from raytrack.store.reader import EventStore, write_store
+    from raytrack.store.sample_store import SampleStore
 
     wanted = provenance(n_events, seed, SimulationSettings(rfactor=rfactor))
     wanted["layout"] = {k: v for k, v in write_kwargs.items() if v is not None}
     if (path / "meta.json").is_file():
-        store = EventStore(path)
-        if store.metadata["provenance"] == wanted:
+        store = SampleStore(path)
+        if store.provenance == wanted:
             return store, 0.0
     start = time.perf_counter()
-    store = write_store(
+    store = write_events(
         path, simulated_events(n_events, seed, rfactor), provenance=wanted, overwrite=True,
         **write_kwargs,
     )  # fmt: skip
@@ -63,9 +64,9 @@ def ensure_pyg_files(store_path: Path, out: Path) -> float:
     import torch
     from torch_geometric.data import Data
 
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
 
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
     stamp = out / "DONE"
     if stamp.is_file() and stamp.read_text() == str(len(store)):
         return 0.0
@@ -80,21 +81,21 @@ def ensure_pyg_files(store_path: Path, out: Path) -> float:
 
 
 def read_iter_rows(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
 
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
     return lambda: (to_tensors(row) for row in store.iter_rows(columns=HIT_READ_COLUMNS))
 
 
 def read_ray_data(
     store_path: str, batch_events: int = 16, datasource_v2: bool = False, **_: Any
 ) -> Callable[[], Iterator[dict[str, Any]]]:
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
     from raytrack.store.stream import iter_dataset_rows
 
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
     ds = store.dataset(columns=HIT_READ_COLUMNS, datasource_v2=datasource_v2)
-    return lambda: (to_tensors(row) for row in iter_dataset_rows(ds, batch_events=batch_events))
+    return lambda: (to_tensors(row) for row in iter_dataset_rows(ds, batch_rows=batch_events, key=store.key))
 
 
 def read_ray_data_v2(store_path: str, **kwargs: Any) -> Callable[[], Iterator[dict[str, Any]]]:

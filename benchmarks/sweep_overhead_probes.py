@@ -71,8 +71,8 @@ def install_loop_probes() -> None:
         return
     loop._rtb_probed = True
     get_model = loop.get_model
-    loop.get_model = lambda name: _TimedEntry(_timed("get_model", get_model)(name))
-    loop.build_optimizer = _timed("optimizer_build", loop.build_optimizer)
+    loop.get_model = lambda name, plugins=(): _TimedEntry(_timed("get_model", get_model)(name, plugins))
+    loop.build_optimizers = _timed("optimizer_build", loop.build_optimizers)
     loop.save_checkpoint = _timed("checkpoint_save", loop.save_checkpoint)
     loop.run_training = _timed("loop", loop.run_training)
 
@@ -146,13 +146,13 @@ def ray_processes() -> list[tuple[str, float]]:
 
 def use_direct_rows(store_path: str, splits: dict[str, list[int]]) -> None:
     """Variant: each DDP worker streams its own slice of a split's events with pyarrow (no Ray Data)."""
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
     from raytrack.train.session import WorkerSession
 
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
 
     def rows(self: Any, split: str, epoch: int) -> Any:
-        return store.iter_rows(event_ids=splits[split][self.rank :: self.world_size])
+        return store.iter_rows(ids=splits[split][self.rank :: self.world_size])
 
     WorkerSession.rows = rows
 

@@ -17,27 +17,10 @@ SHIPPED = sorted((ROOT / "search_spaces").glob("*.yaml")) + sorted((ROOT / "test
 
 
 @pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory) -> Path:
+def tiny_store(simulated_store) -> Path:
     """4 simulated events with a stored candidate graph, so stages that read a previous stage's
     graph (filter, GNN with input_graph: stored) train too; the others ignore it."""
-    import numpy as np
-
-    from raytrack.families.tracking.event import Event
-    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
-    from raytrack.store.reader import write_store
-    from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
-
-    builder = GeometricGraphBuilder(phi_slope_max=0.02, z0_max=400)
-
-    def with_graph(event: Event) -> Event:
-        src, dst = builder(event)
-        edges = {"src": src, "dst": dst, "score": np.ones(len(src), np.float32)}
-        return Event(event.event_id, event.hits, event.particles, edges=edges)
-
-    path = tmp_path_factory.mktemp("shipped") / "store"
-    events = simulate_events(4, seed=1, settings=SimulationSettings(rfactor=0.005))
-    write_store(path, (with_graph(e) for e in events), provenance={"test": "shipped configs"})
-    return path
+    return simulated_store(4, seed=1, graph=True)
 
 
 def first_values(experiment) -> dict:

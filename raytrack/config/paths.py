@@ -10,7 +10,6 @@ values must have. Nothing here imports torch or ray.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import types
 import typing
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from raytrack.config.schema import Experiment, Section
+from raytrack.suggest import unknown_message
 
 Loc = tuple[Union[str, int], ...]
 
@@ -36,18 +36,6 @@ def format_path(loc: Loc) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def unknown_message(kind: str, value: Any, choices: list[str], owner: str = "") -> str:
-    """``unknown <kind> 'x'<owner>; did you mean 'y'? (choices: ...)``.
-
-    Torch-free, so schema errors are reported before any model is looked up; the model
-    registry uses it too.
-    """
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listed = ", ".join(map(str, choices)) if choices else "none"
-    return f"unknown {kind} {value!r}{owner}{hint} (choices: {listed})"
 
 
 def set_path(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> bool:
@@ -188,6 +176,8 @@ class Namespaces:
     hparams: dict[str, Any] | None  # name -> annotation
     options: type[BaseModel] | None
     settings: type[BaseModel] | None
+    source: str | None = None
+    """The data source whose settings ``settings`` is (``None`` while unknown)."""
 
 
 def resolve_search_key(key: str, ns: Namespaces) -> Target | None:
@@ -236,16 +226,26 @@ def _schema_target(parts: tuple[str, ...], ns: Namespaces) -> Target | None:
             f"{', '.join(SEARCHABLE_ROOTS[1:])})"
         )
     model: type[Section] = Experiment
+    keyed = False  # the part names an entry of a mapping of sections (train.optimizers.<name>)
     for depth, part in enumerate(parts):
         here = ".".join(parts[: depth + 1])
+        rest = parts[depth + 1 :]
+        if keyed:
+            keyed = False
+            if not rest:
+                raise PathError(f"{here!r} is a section, not a setting; search one of its keys")
+            continue
         if part not in model.model_fields:
+            extra = getattr(model, "extra_annotation", None)
+            annotation = extra(part) if extra is not None else None
+            if annotation is not None and not rest:
+                return Target(".".join(parts), "schema", annotation)
             raise PathError(
                 unknown_message(
                     "key", part, list(model.model_fields), f" in {here.rpartition('.')[0]}"
                 )
             )
         field = model.model_fields[part]
-        rest = parts[depth + 1 :]
         if here == "model.hparams":
             if not 1 <= len(rest) <= 2:
                 raise PathError(
@@ -257,8 +257,15 @@ def _schema_target(parts: tuple[str, ...], ns: Namespaces) -> Target | None:
             return _open_target(here, rest, ns)
         if here == "model.name":
             raise PathError("the model cannot be searched: write one experiment file per model")
+        if here == "data.source":
+            raise PathError("the data source cannot be searched: write one experiment file per source")
         base = strip(field.annotation)
-        if inspect.isclass(base) and issubclass(base, Section):
+        if typing.get_origin(base) is dict:
+            value = strip(typing.get_args(base)[1])
+            if inspect.isclass(value) and issubclass(value, BaseModel) and rest:
+                model, keyed = value, True
+                continue
+        if inspect.isclass(base) and issubclass(base, BaseModel):
             if not rest:
                 raise PathError(
                     f"{here!r} is a section, not a setting; search one of its keys "
@@ -277,7 +284,9 @@ def _schema_target(parts: tuple[str, ...], ns: Namespaces) -> Target | None:
 def _open_target(here: str, rest: tuple[str, ...], ns: Namespaces) -> Target | None:
     model = ns.options if here == "data.options" else ns.settings
     kind, what = (
-        ("option", "data option") if here == "data.options" else ("setting", "simulation setting")
+        ("option", "data option")
+        if here == "data.options"
+        else ("setting", f"setting of data source {ns.source!r}")
     )
     if model is None:
         return None
@@ -288,19 +297,25 @@ def _open_target(here: str, rest: tuple[str, ...], ns: Namespaces) -> Target | N
     return Target(f"{here}.{rest[0]}", kind, field_annotation(model.model_fields[rest[0]]), rest[0])
 
 
-def simulation_settings() -> type[BaseModel]:
-    from raytrack.families.tracking.sim_settings import SimulationSettings
-
-    return SimulationSettings
-
-
-def model_namespaces(model: str) -> tuple[Namespaces, Any]:
+def model_namespaces(
+    model: str, *, plugins: tuple[str, ...] | list[str] = (), source: str | None = None
+) -> tuple[Namespaces, Any]:
     """The namespaces of a registered model and its registry entry (imports torch).
 
-    Raises ``KeyError`` with the registry's message (close matches, every choice) on a miss.
+    ``source`` is the experiment's ``data.source`` (default: the model's first source), whose
+    settings model is what ``data.generate.settings`` accepts. Raises ``KeyError`` with the
+    registry's message (close matches, every choice) for an unknown model or source, and
+    ``ImportError`` for a plug-in that cannot be imported.
     """
-    from raytrack.registry import get_model
+    from raytrack.registry import get_model, get_source
 
-    entry = get_model(model)
+    entry = get_model(model, plugins)
     hparams = {name: hp.annotation for name, hp in entry.hyperparameters().items()}
-    return Namespaces(model, hparams, entry.task.Options, simulation_settings()), entry
+    source = source or (entry.spec.sources[0] if entry.spec.sources else None)
+    settings = get_source(source).settings_model() if source is not None else None
+    return Namespaces(model, hparams, entry.task.Options, settings, source), entry
+
+
+def experiment_namespaces(exp: Any) -> tuple[Namespaces, Any]:
+    """:func:`model_namespaces` of a validated experiment (its plug-ins and data source)."""
+    return model_namespaces(exp.model.name, plugins=exp.plugins, source=exp.data.source)

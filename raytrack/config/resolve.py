@@ -19,7 +19,7 @@ from raytrack.config.paths import (
     PathError,
     Target,
     keyword_list,
-    model_namespaces,
+    experiment_namespaces,
     resolve_search_key,
     set_path,
 )
@@ -68,7 +68,7 @@ def apply_trial_config(exp: Experiment, values: Mapping[str, Any]) -> Experiment
     (``hidden``). A toggle (``model.hparams.regime.pid``) adds its keyword to the fixed list or
     removes it. The ``search`` section is kept; :func:`fixed_experiment` empties it.
     """
-    ns, entry = model_namespaces(exp.model.name)
+    ns, entry = experiment_namespaces(exp)
     data = experiment_to_dict(exp)
     hparams = data["model"]["hparams"]
     toggles: dict[str, dict[str, bool]] = {}

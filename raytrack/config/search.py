@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Union
 
-from raytrack.config.paths import Loc, Target, model_namespaces, numeric_kind, resolve_search_key
+from raytrack.config.paths import Loc, Target, experiment_namespaces, numeric_kind, resolve_search_key
 from raytrack.config.schema import Experiment, SearchParam
 
 Issue = tuple[Loc, str]
@@ -200,7 +200,7 @@ def tune_domain(spec: Spec) -> Any:
 
 def searched(exp: Experiment) -> list[tuple[str, Target, Spec]]:
     """Each search entry of a validated experiment: key, setting reached and checked spec."""
-    ns, _ = model_namespaces(exp.model.name)
+    ns, _ = experiment_namespaces(exp)
     out = []
     for key, param in exp.search.items():
         target = resolve_search_key(key, ns)

@@ -14,7 +14,10 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from raytrack.config.cross_checks import allowed_metrics, train_task_problems, tune_problems
+from raytrack.config.training import train_problems
 from raytrack.config.errors import ConfigError, Problem, pydantic_errors, pydantic_message
+from raytrack.config.lookup import lookup
 from raytrack.config.paths import (
     Loc,
     Namespaces,
@@ -23,10 +26,8 @@ from raytrack.config.paths import (
     field_annotation,
     format_path,
     keyword_list,
-    model_namespaces,
     resolve_search_key,
     set_path,
-    simulation_settings,
     strip,
     unknown_message,
 )
@@ -54,6 +55,7 @@ class _Checker:
         self.raw = raw
         self.lines = lines
         self.problems: list[Problem] = []
+        self.entry: Any = None
 
     def add(self, loc: Loc, message: str) -> None:
         line = next(
@@ -97,30 +99,32 @@ class _Checker:
         except ValidationError as err:
             for error in err.errors():
                 self.add(*pydantic_message(error, Experiment))
-        name = self.setting("model.name")
-        ns, entry = Namespaces("", None, None, simulation_settings()), None
-        if name is not None:
-            try:
-                ns, entry = model_namespaces(name)
-            except KeyError as err:
-                self.add(("model", "name"), err.args[0])
-                ns = Namespaces(name, None, None, ns.settings)
+        data = self.raw.get("data")
+        generate = data.get("generate") if isinstance(data, Mapping) else None
+        ns, entry, issues = lookup(
+            self.setting("model.name"),
+            self.setting("plugins"),
+            self.setting("data.source"),
+            generate,
+        )
+        for loc, message in issues:
+            self.add(loc, message)
         fixed = self.setting("model.hparams")
         hparams = self.check_hparams(fixed, ns)
         options = self.setting("data.options")
         if ns.options is not None and options is not None:
             self.check_open(("data", "options"), ns.options, options)
         settings = self.setting("data.generate.settings")
-        if (
-            settings is not None
-            and isinstance(self.raw.get("data"), Mapping)
-            and self.raw["data"].get("generate")
-        ):
+        if settings is not None and generate and ns.settings is not None:
             self.check_open(("data", "generate", "settings"), ns.settings, settings)
+        self.entry = entry
         specs = self.check_search(ns)
         if fixed is not None and entry is not None:
             self.check_required(entry, fixed, specs)
-        self.check_tune(entry, specs)
+        searched = specs.get("train.max_epochs")
+        epochs = [value for _, value in searched[1].samples()] if searched else None
+        for loc, message in (*tune_problems(entry, self.setting, epochs), *train_task_problems(entry, self.setting)):
+            self.add(loc, message)
         if experiment is None or self.problems:
             return None
         model = experiment.model.model_copy(update={"hparams": hparams})
@@ -261,42 +265,15 @@ class _Checker:
         if substituted is None or not set_path(substituted, parts, value):
             return []
         before = set(pydantic_errors(root, data, subject))
+        after = pydantic_errors(root, substituted, subject)
+        if not after and parts[0] == "train" and self.entry is not None:
+            # valid on its own; the task may still not take it (e.g. an optimizer it lacks)
+            trained = TypeAdapter(field_annotation(Experiment.model_fields["train"]))
+            train = trained.validate_python(substituted.get("train", {}))
+            after = [(("train", *loc), m) for loc, m in train_problems(train, self.entry.task, allowed_metrics(self.entry))]
         found = []
-        for loc, message in pydantic_errors(root, substituted, subject):
+        for loc, message in after:
             related = loc[: len(parts)] == parts or parts[: len(loc)] == loc
             if related and (loc, message) not in before:
                 found.append((loc[len(parts) :], message))
         return found
-
-    # -- tune -------------------------------------------------------------------------------
-
-    def check_tune(self, entry: Any, specs: dict[str, tuple[Target, Spec]]) -> None:
-        metric = self.setting("tune.metric")
-        if entry is not None and metric is not None:
-            allowed = ["train_loss", *(f"val_{m}" for m in entry.task.metrics)]
-            if metric not in allowed:
-                self.add(
-                    ("tune", "metric"),
-                    unknown_message("metric", metric, allowed, f" of model {entry.name!r}"),
-                )
-        epochs, what = self.setting("train.max_epochs"), "train.max_epochs"
-        if "train.max_epochs" in specs:
-            epochs = max(value for _, value in specs["train.max_epochs"][1].samples())
-            what = "the largest searched train.max_epochs"
-        max_t, grace = (
-            self.setting("tune.scheduler.max_t"),
-            self.setting("tune.scheduler.grace_period"),
-        )
-        if self.setting("tune.scheduler.name") != "asha" or epochs is None:
-            return
-        if max_t is not None and max_t > epochs:
-            self.add(
-                ("tune", "scheduler", "max_t"),
-                f"max_t ({max_t}) exceeds {what} ({epochs}): no trial runs that long",
-            )
-        top = f"{max_t}" if max_t is not None else f"{epochs} = {what}"
-        if grace is not None and grace > (max_t if max_t is not None else epochs):
-            self.add(
-                ("tune", "scheduler", "grace_period"),
-                f"grace_period ({grace}) exceeds ASHA's max_t ({top})",
-            )

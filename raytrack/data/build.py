@@ -1,9 +1,11 @@
-"""From an experiment's ``data`` section to an event store and its train/val/test event ids.
+"""From an experiment's ``data`` section to a sample store and its train/val/test ids.
 
-The sweep driver calls :func:`open_event_store` once, before any trial starts: a store that does
-not exist yet is simulated from ``data.generate`` (under a file lock, so that concurrent
-drivers on one machine generate it once), and an existing store made by the generator must
-match the requested settings, so that a cached store never silently stands in for other data.
+The sweep driver calls :func:`open_store` once, before any trial starts. A store that does not
+exist yet is built from ``data.generate`` by the data source (``data.source``, default the
+model's first), under a file lock so that concurrent drivers on one machine build it once. An
+existing store that a source built must be the one the experiment asks for (same source, seed,
+settings, and at least as many samples), so a cached store never silently stands in for other
+data.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from raytrack.config.schema import DataSection
+from pydantic import BaseModel
+
+from raytrack.config.schema import DataSection, Experiment
+from raytrack.family import DataSource, resolve
 
 
 def resolve_path(path: str | os.PathLike[str]) -> Path:
@@ -23,7 +28,9 @@ def resolve_path(path: str | os.PathLike[str]) -> Path:
 
 
 @dataclass(frozen=True)
-class EventSplits:
+class Splits:
+    """The sample ids (store keys) of each split."""
+
     train: list[int]
     val: list[int]
     test: list[int]
@@ -32,46 +39,116 @@ class EventSplits:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
-def open_event_store(data: DataSection) -> Any:
-    """The :class:`~raytrack.store.reader.EventStore` of ``data``, simulated on first use."""
-    from raytrack.store.reader import EventStore
+def source_of(experiment: Experiment) -> DataSource | None:
+    """The data source of ``experiment``: ``data.source``, else its model's first source."""
+    from raytrack.registry import get_model, get_source
 
+    name = experiment.data.source
+    if name is None:
+        sources = get_model(experiment.model.name, experiment.plugins).spec.sources
+        name = sources[0] if sources else None
+    return get_source(name) if name is not None else None
+
+
+def build_store(
+    source: DataSource, path: str | os.PathLike, settings: BaseModel, *,
+    count: int | None = None, seed: int | None = None, overwrite: bool = False,
+) -> Any:  # fmt: skip
+    """Write the store ``source`` produces at ``path``; return it opened.
+
+    The provenance records the source's own description plus ``settings`` and, for a simulator,
+    ``seed`` and the number of samples, so that :func:`check_matches` can tell later whether a
+    cached store is the one asked for.
+    """
+    from raytrack.store.writing import write_store
+
+    if source.kind == "simulator":
+        seed = 0 if seed is None else seed
+        output = resolve(source.produce, f"data source {source.name!r}")(settings, count=count, seed=seed)
+    else:
+        output = resolve(source.produce, f"data source {source.name!r}")(settings, count=None, seed=None)
+    provenance = output.provenance
+    provenance.setdefault("settings", settings.model_dump(mode="json"))
+    if source.kind == "simulator":
+        provenance.setdefault("seed", int(seed))
+        provenance.setdefault("events", int(count))
+    return write_store(
+        path, output.rows, schema=output.schema, provenance=provenance, source=source.name,
+        overwrite=overwrite,
+    )  # fmt: skip
+
+
+def open_store(experiment: Experiment) -> Any:
+    """The :class:`~raytrack.store.sample_store.SampleStore` of ``experiment``, built on first use."""
+    from raytrack.store.sample_store import SampleStore
+
+    data = experiment.data
     path = resolve_path(data.store)
+    source = source_of(experiment) if (data.generate is not None or data.source) else None
     if not _looks_like_store(path):
-        if data.generate is None:
+        if data.generate is None or source is None:
             raise FileNotFoundError(
-                f"data.store: no event store at {path}; create one with `raytrack generate` or "
-                f"`raytrack convert trackml`, or add a data.generate section to simulate it on first use"
+                f"data.store: no sample store at {path}; create one (`raytrack generate`, "
+                "`raytrack convert`, `raytrack infer`), or add a data.generate section to build it "
+                "from its data source on first use"
             )
-        _generate_once(path, data)
-    store = EventStore(path)
-    if data.generate is not None:
-        _check_generated_matches(store, data)
+        _build_once(path, data, source)
+    store = SampleStore(path)
+    if source is not None:
+        problem = check_matches(store, source, data)
+        if problem:
+            raise ValueError(f"data.store: {problem}; delete the store or point data.store elsewhere")
     return store
 
 
-def event_splits(data: DataSection, store: Any) -> EventSplits:
-    from raytrack.store.stream import split_event_ids
+def settings_of(source: DataSource, data: DataSection) -> BaseModel:
+    settings = data.generate.settings if data.generate is not None else {}
+    return source.settings_model().model_validate(dict(settings))
 
-    ids = list(store.event_ids())
+
+def check_matches(store: Any, source: DataSource, data: DataSection) -> str | None:
+    """Why ``store`` is not what ``data`` asks of ``source``, or ``None`` when it is."""
+    if store.source is not None and store.source != source.name:
+        return f"the store at {store.path} comes from data source {store.source!r}, not {source.name!r}"
+    if data.generate is None:
+        return None
+    provenance: Mapping[str, Any] = store.provenance
+    if "settings" not in provenance:
+        return None  # converted or hand-made: data.generate applies only to a missing store
+    wanted: dict[str, Any] = {"settings": settings_of(source, data).model_dump(mode="json")}
+    if source.kind == "simulator":
+        wanted["seed"] = 0 if data.generate.seed is None else data.generate.seed
+    found = {key: provenance.get(key) for key in wanted}
+    count = data.generate.events or 0
+    if found != wanted or len(store) < count:
+        return (
+            f"the store at {store.path} was built with {found} and holds {len(store)} samples, "
+            f"but data.generate asks for {wanted}" + (f" and {count} samples" if count else "")
+        )
+    return None
+
+
+def splits_of(data: DataSection, store: Any) -> Splits:
+    """The deterministic train/val/test split of the store's samples (``data.split``)."""
+    from raytrack.store.stream import split_ids
+
+    ids = list(store.ids())
     if data.max_events is not None:
         ids = ids[: data.max_events]
-    train, val, test = split_event_ids(ids, data.split, data.split_seed)
+    train, val, test = split_ids(ids, data.split, data.split_seed)
     if not train or not val:
         raise ValueError(
-            f"data.split {list(data.split)} of {len(ids)} events leaves {len(train)} training and "
-            f"{len(val)} validation events; both must be at least 1"
+            f"data.split {list(data.split)} of {len(ids)} samples leaves {len(train)} training and "
+            f"{len(val)} validation samples; both must be at least 1"
         )
-    return EventSplits(list(map(int, train)), list(map(int, val)), list(map(int, test)))
+    return Splits(list(map(int, train)), list(map(int, val)), list(map(int, test)))
 
 
 def _looks_like_store(path: Path) -> bool:
     return (path / "meta.json").is_file()
 
 
-def _generate_once(path: Path, data: DataSection) -> None:
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
+def _build_once(path: Path, data: DataSection, source: DataSource) -> None:
     assert data.generate is not None
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.parent / f".{path.name}.lock"
@@ -79,32 +156,11 @@ def _generate_once(path: Path, data: DataSection) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not _looks_like_store(path):
-                settings = SimulationSettings(**data.generate.settings)
-                print(
-                    f"raytrack: simulating {data.generate.events} events (seed {data.generate.seed}) "
-                    f"into {path} ..."
-                )
-                generate_store(path, data.generate.events, data.generate.seed, settings, overwrite=True)
+                what = f"{data.generate.events} samples" if data.generate.events else "the samples"
+                print(f"raytrack: building {what} from data source {source.name!r} into {path} ...")
+                build_store(
+                    source, path, settings_of(source, data), count=data.generate.events,
+                    seed=data.generate.seed, overwrite=True,
+                )  # fmt: skip
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _check_generated_matches(store: Any, data: DataSection) -> None:
-    from raytrack.families.tracking.simulate import SimulationSettings
-
-    assert data.generate is not None
-    provenance = store.metadata.get("provenance", {})
-    if provenance.get("generator") is None:
-        return  # a converted or hand-made store: data.generate only applies to a missing store
-    wanted = {
-        "seed": data.generate.seed,
-        "settings": SimulationSettings(**data.generate.settings).model_dump(mode="json"),
-    }
-    found = {"seed": provenance.get("seed"), "settings": provenance.get("settings")}
-    if found != wanted or len(store) < data.generate.events:
-        raise ValueError(
-            f"data.store: the store at {store.path} was simulated with seed {found['seed']} and "
-            f"{len(store)} events and other settings than data.generate asks for "
-            f"(seed {wanted['seed']}, {data.generate.events} events); delete it or point "
-            f"data.store elsewhere"
-        )

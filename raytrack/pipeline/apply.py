@@ -1,8 +1,8 @@
-"""``raytrack apply PIPELINE_DIR STORE``: run a trained pipeline on other events.
+"""``raytrack apply PIPELINE_DIR STORE --out DIR``: run a trained pipeline on other samples.
 
 The pipeline directory's ``pipeline.json`` names each stage's best checkpoint. Every stage but
-the last writes its output graphs for ``STORE``'s events (``raytrack infer``), and the last
-one (the GNN) builds tracks that are evaluated against ``STORE``'s complete events — e.g. the
+the last writes its output for ``STORE``'s samples (``raytrack infer``), and the last one is
+judged by the pipeline's evaluator against ``STORE``'s complete samples — e.g. the Exa.TrkX
 pipeline trained on simulated events, applied to the real TrackML event.
 """
 
@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Mapping
 
-from raytrack.store.reader import EventStore
+from raytrack.family import Evaluation
+from raytrack.pipeline.evaluate import evaluate_checkpoint
 from raytrack.pipeline.infer import infer_store
-from raytrack.families.tracking.track_settings import TrackSettings
-from raytrack.families.tracking.tracks import TrackEvaluation, evaluate_tracks, write_evaluation
+from raytrack.store.sample_store import SampleStore
+
+
+def pipeline_record(pipeline_dir: str | Path) -> dict[str, Any]:
+    record_file = Path(pipeline_dir) / "pipeline.json"
+    if not record_file.is_file():
+        raise FileNotFoundError(f"{pipeline_dir} has no pipeline.json: give a `raytrack pipeline` run directory")
+    return json.loads(record_file.read_text())
 
 
 def apply_pipeline(
@@ -22,21 +30,22 @@ def apply_pipeline(
     store: str | Path,
     out: str | Path,
     *,
-    settings: TrackSettings | None = None,
+    settings: Mapping[str, Any] | None = None,
     device: str = "cpu",
-) -> TrackEvaluation:
-    pipeline_dir, out = Path(pipeline_dir), Path(out)
-    record_file = pipeline_dir / "pipeline.json"
-    if not record_file.is_file():
-        raise FileNotFoundError(f"{pipeline_dir} has no pipeline.json: give a `raytrack pipeline` run directory")
-    record = json.loads(record_file.read_text())
-    stages = record["stages"]
+) -> tuple[str, Evaluation]:
+    """Infer every stage on ``store`` into ``out/stores``; evaluate the last; write to ``out``."""
+    record = pipeline_record(pipeline_dir)
+    evaluate = record["pipeline"].get("evaluate") or {}
     if settings is None:
-        settings = TrackSettings(**(record["pipeline"].get("tracks") or {}))
-    source = Path(EventStore(store).path)
+        settings = evaluate.get("settings") or {}
+    out = Path(out)
+    source = Path(SampleStore(store).path)
     current = source
-    for stage in stages[:-1]:
+    for stage in record["stages"][:-1]:
         current = Path(infer_store(stage["checkpoint"], current, out / "stores" / stage["stage"], device=device).path)
-    evaluation = evaluate_tracks(stages[-1]["checkpoint"], current, settings, device=device, truth_store=source)
-    write_evaluation(evaluation, out)
-    return evaluation
+    name, evaluation = evaluate_checkpoint(
+        record["stages"][-1]["checkpoint"], current, evaluator=evaluate.get("evaluator"),
+        settings=settings, device=device, reference=source,
+    )  # fmt: skip
+    evaluation.write(out, prefix=name)
+    return name, evaluation

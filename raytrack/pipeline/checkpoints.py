@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from raytrack.train.checkpoint import STATE_FILE
 
@@ -23,3 +25,22 @@ def resolve_checkpoint(path: str | Path) -> Path:
         f"{path} is neither a checkpoint directory (no {STATE_FILE}) nor a finished sweep "
         "(no best.json); give a trial's checkpoint_NNNNNN directory or a sweep directory"
     )
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A trained model ready to use: in eval mode, with its task and its experiment."""
+
+    path: Path
+    model: Any
+    task: Any
+    experiment: Any
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedCheckpoint:
+    """The model of a checkpoint directory, or of a finished sweep's best checkpoint."""
+    from raytrack.train.checkpoint import load_model
+
+    directory = resolve_checkpoint(path)
+    model, task, experiment = load_model(directory, map_location=device)
+    return LoadedCheckpoint(directory, model.to(device).eval(), task, experiment)

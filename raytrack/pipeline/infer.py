@@ -1,40 +1,47 @@
-"""Run a trained stage over an event store and write what it passes on as a new store.
+"""Run a trained stage over a sample store and write what it passes on as a new store.
 
-``raytrack infer CHECKPOINT SRC_STORE DST_STORE``: every event of ``SRC_STORE`` goes through
-the stage's :meth:`~raytrack.tasks.base.Task.infer` (the Exa.TrkX embedding writes its radius
-graph, the filter the edges it keeps, the GNN its scored edges); the results stream into
-``DST_STORE``, whose provenance names the stage, the checkpoint and the source store. The next
-stage's experiment points ``data.store`` at ``DST_STORE``, so a sweep of the next stage never
-re-runs this one.
+``raytrack infer CHECKPOINT SRC_STORE DST_STORE``: every row of ``SRC_STORE`` goes through the
+stage's :meth:`~raytrack.tasks.base.Task.infer` (e.g. the Exa.TrkX embedding writes its radius
+graph, the filter the edges it keeps, the GNN its scored edges); the output rows stream into
+``DST_STORE``, whose schema is the source store's with the columns the task declares
+(:meth:`~raytrack.tasks.base.Task.output_columns`), and whose provenance names the stage, the
+checkpoint and the source store. The next stage's experiment points ``data.store`` at
+``DST_STORE``, so a sweep of the next stage never re-runs this one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import torch
 
-from raytrack.families.tracking.event import Event
-from raytrack.store.reader import EventStore, write_store
-from raytrack.pipeline.checkpoints import resolve_checkpoint
-from raytrack.tasks.base import Task
-from raytrack.train.checkpoint import load_model
+from raytrack.pipeline.checkpoints import LoadedCheckpoint, load_checkpoint
+from raytrack.store.columns import StoreSchema
+from raytrack.store.sample_store import SampleStore
+from raytrack.store.writing import write_store
 
 
-def stage_events(
-    model: torch.nn.Module,
-    task: Task,
-    store: EventStore,
-    *,
-    event_ids: list[int] | None = None,
-    device: str = "cpu",
-) -> Iterator[Event]:
-    """The stage's output event for every (selected) event of ``store``, streamed."""
-    model.to(device).eval()
+def stage_rows(
+    checkpoint: LoadedCheckpoint, store: SampleStore, *, ids: list[int] | None = None, device: str = "cpu"
+) -> Iterator[Mapping[str, Any]]:
+    """The stage's output row for every (selected) row of ``store``, streamed."""
+    checkpoint.model.to(device).eval()
     with torch.no_grad():
-        for row in store.iter_rows(event_ids=event_ids):
-            yield task.infer(model, row, device)
+        for row in store.iter_rows(ids=ids):
+            yield checkpoint.task.infer(checkpoint.model, row, device)
+
+
+def output_schema(task: Any, source: SampleStore):
+    """The schema of a stage's output store, from its first output row."""
+
+    def schema(row: Mapping[str, Any]) -> StoreSchema:
+        declared = {c.name: c for c in source.schema.columns}
+        declared.update({c.name: c for c in task.output_columns(row)})
+        kept = [declared[name] for name in row if name in declared and name != source.key]
+        return StoreSchema.infer(row, key=source.key, declared=kept)
+
+    return schema
 
 
 def infer_store(
@@ -44,22 +51,23 @@ def infer_store(
     *,
     device: str = "cpu",
     overwrite: bool = False,
-) -> EventStore:
-    """Write ``destination``: the stage at ``checkpoint`` applied to every event of ``source``."""
-    checkpoint = resolve_checkpoint(checkpoint)
-    store = EventStore(source)
-    model, task, experiment = load_model(checkpoint, map_location=device)
+) -> SampleStore:
+    """Write ``destination``: the stage at ``checkpoint`` applied to every row of ``source``."""
+    loaded = load_checkpoint(checkpoint, device)
+    store = SampleStore(source)
+    experiment = loaded.experiment
     provenance: dict[str, Any] = {
         "stage": experiment.model.name,
-        "checkpoint": str(checkpoint),
+        "checkpoint": str(loaded.path),
         "source_store": str(store.path),
-        "source_provenance": store.metadata.get("provenance", {}),
+        "source_provenance": store.provenance,
         "data_options": experiment.data.model_dump(mode="json")["options"],
         "model_hparams": experiment.model.model_dump(mode="json")["hparams"],
     }
     return write_store(
         destination,
-        stage_events(model, task, store, device=device),
+        stage_rows(loaded, store, device=device),
+        schema=output_schema(loaded.task, store),
         provenance=provenance,
         overwrite=overwrite,
     )

@@ -1,34 +1,54 @@
 """The contract between the one training loop and a model family.
 
 A family brings a model (an ``nn.Module`` built from keyword arguments, see
-:mod:`raytrack.registry`) and a :class:`Task`: how stored rows become model-ready samples,
-how samples become batches, what the loss is and which validation metrics it reports. The loop
-(:mod:`raytrack.train.loop`) owns everything else: devices, DDP, optimizers, schedulers, reports
-and checkpoints.
+:mod:`raytrack.family`) and a :class:`Task`: how stored rows become model-ready samples, how
+samples become batches, what the losses are and which validation metrics it reports. The loop
+(:mod:`raytrack.train.loop`) owns everything else: devices, DDP, optimizers, schedules,
+stages, reports and checkpoints.
 
 The shapes of data a task handles differ by family: per-event hit graphs (Exa.TrkX, HyperTrack,
-GravNet), windows of frames of detections (GTR) and fixed-size vectors or sequences (XANESNET).
+GravNet), clips of frames of detections (GTR) and fixed-size vectors or sequences (XANESNET).
 The loop never looks inside a sample or a batch; it only moves batches to a device with
-:func:`move_to` and asks the task for a loss and for metric statistics.
+:func:`move_to` and asks the task for losses and for metric statistics.
 
-Metrics must be mergeable across batches and DDP workers: :meth:`Task.validation_step` returns
-*additive statistics* (sums, counts, histograms) as tensors; the loop sums them over batches and
-all-reduces them over workers, then :meth:`Task.summarize` turns the totals into metric values.
+**Losses and optimizers.** :attr:`Task.loss_terms` names every loss term the training step
+returns and the optimizer that minimises it; :meth:`Task.parameter_groups` gives each optimizer
+its parameters. The default is one term ``loss`` and one optimizer ``model`` over every
+parameter. A GAN-style task declares ``{"generator": "generator", "discriminator":
+"discriminator"}`` and splits the parameters accordingly; a task with several terms and one
+optimizer (e.g. object condensation's attractive, repulsive and β terms) maps them all to
+``model``. The experiment's ``train.stages`` may weight the terms per stage.
+
+**Metrics** must be mergeable across batches and DDP workers: :meth:`Task.validation_step`
+returns *additive statistics* (sums, counts, histograms) as tensors; the loop sums them over
+batches and all-reduces them over workers, then :meth:`Task.summarize` turns the totals into
+metric values. The statistics of two halves of a batch must sum to those of the whole batch
+(:mod:`raytrack.tasks.contract` checks this for every registered model).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from raytrack.families.tracking.options import NoDataOptions
+if TYPE_CHECKING:
+    from raytrack.store.columns import Column
 
 Row = Mapping[str, Any]
-"""One stored row as Ray Data yields it (for tracking families: one event)."""
+"""One stored row as the store yields it (for tracking families: one event)."""
+
+Losses = Mapping[str, torch.Tensor]
+"""Named loss terms of one training step (see :attr:`Task.loss_terms`)."""
+
+
+class NoDataOptions(BaseModel):
+    """The dataset options of families whose data need none."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Task(ABC):
@@ -44,15 +64,40 @@ class Task(ABC):
     Options: ClassVar[type[BaseModel]] = NoDataOptions
     """The family's dataset options (the experiment's ``data.options``), a pydantic model."""
 
+    loss_terms: ClassVar[Mapping[str, str]] = {"loss": "model"}
+    """Each loss term :meth:`training_step` returns → the optimizer that minimises it."""
+
     options: BaseModel
-    """Set by :meth:`raytrack.registry.ModelEntry.build` before the first ``prepare``."""
+    """Set by :meth:`raytrack.family.ModelSpec.build` before the first ``prepare``."""
+
+    @classmethod
+    def optimizer_names(cls) -> tuple[str, ...]:
+        """The optimizers of this task, in the order of :attr:`loss_terms`."""
+        return tuple(dict.fromkeys(cls.loss_terms.values()))
+
+    def parameter_groups(self, model: nn.Module) -> dict[str, list[nn.Parameter]]:
+        """The parameters of each optimizer named in :attr:`loss_terms`.
+
+        Called once when the loop builds its optimizers (after the model is on its device and,
+        for DDP, wrapped: use ``getattr(model, "module", model)`` for submodules). The default
+        gives every parameter to the single optimizer; a task with several optimizers must
+        override it, and every parameter that requires a gradient must be in exactly one group.
+        """
+        names = self.optimizer_names()
+        if len(names) != 1:
+            raise NotImplementedError(
+                f"{type(self).__name__} declares the optimizers {list(names)}: it must say "
+                "which parameters each one trains (override parameter_groups)"
+            )
+        return {names[0]: [p for p in model.parameters() if p.requires_grad]}
 
     @abstractmethod
     def prepare(self, row: Row) -> Any:
         """Turn one stored row into a model-ready sample (numpy or CPU tensors).
 
-        Called in the data path for every row of every epoch, so it must be deterministic and
-        cheap compared with a training step.
+        Called in the data path for every row of every epoch, so it should be cheap compared
+        with a training step. Random draws must come from ``random``, ``numpy.random`` or
+        ``torch`` global generators, which checkpoints save and restore (exact resume).
         """
 
     def collate(self, samples: Sequence[Any]) -> Any:
@@ -60,11 +105,12 @@ class Task(ABC):
         return list(samples)
 
     @abstractmethod
-    def training_step(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        """Return the scalar training loss of ``batch`` (already on the model's device).
+    def training_step(self, model: nn.Module, batch: Any) -> torch.Tensor | Losses:
+        """The training loss of ``batch`` (already on the model's device).
 
-        For DDP to equal single-worker training on the union of the workers' batches, the loss
-        must be a mean over the batch's items (events, windows, spectra).
+        A scalar tensor for a task with the single term ``loss``; otherwise a mapping with one
+        scalar per term of :attr:`loss_terms`. For DDP to equal single-worker training on the
+        union of the workers' batches, each term must be a mean over the batch's items.
         """
 
     @abstractmethod
@@ -73,16 +119,26 @@ class Task(ABC):
 
     @abstractmethod
     def summarize(self, totals: Mapping[str, torch.Tensor]) -> dict[str, float]:
-        """Turn summed statistics into the metrics named in :attr:`metrics`."""
+        """Turn summed statistics into exactly the metrics named in :attr:`metrics`."""
 
-    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Any:
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
         """What a trained pipeline stage passes on for one stored row (``raytrack infer``).
 
-        Graph stages (Exa.TrkX embedding, filter, GNN) return the event with its hits as the
-        stage selected them and the stage's output graph in ``Event.edges`` (``src``, ``dst``
-        and ``score``); the next stage trains on a store of such events.
+        Returns the output row: typically the input row with the stage's output added (the
+        Exa.TrkX stages add their graph as ``e_src, e_dst, e_score``); the next stage trains on
+        a store of such rows. Tasks that are pipeline stages override this and
+        :meth:`output_columns`.
         """
         raise NotImplementedError(f"{type(self).__name__} is not a pipeline stage with an output")
+
+    def output_columns(self, row: Row) -> Sequence[Column]:
+        """The columns :meth:`infer` adds or replaces, with their dtypes, shapes and groups.
+
+        ``row`` is the first output row (for columns whose number depends on the model, e.g.
+        one per embedding dimension). Columns of the output row not listed here keep their
+        declaration in the input store; any other column is inferred from its values.
+        """
+        return ()
 
 
 def move_to(batch: Any, device: torch.device | str) -> Any:

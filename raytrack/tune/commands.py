@@ -54,20 +54,16 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from raytrack.api import fixed_run
     from raytrack.config import load_experiment
 
     experiment = load_experiment(args.experiment)
-    if experiment.search:
-        print(
-            f"{args.experiment}: `raytrack train` runs a fixed experiment, but search has "
-            f"{len(experiment.search)} setting(s): {', '.join(experiment.search)}; use `raytrack tune`",
-            file=sys.stderr,
-        )
+    try:
+        experiment = fixed_run(experiment)
+    except ValueError as err:
+        print(f"{args.experiment}: {err} (`raytrack tune`)", file=sys.stderr)
         return 2
-    tune_section = experiment.tune.model_copy(
-        update={"num_samples": 1, "scheduler": experiment.tune.scheduler.model_copy(update={"name": "fifo"})}
-    )
-    return _run_sweep(experiment.model_copy(update={"tune": tune_section}), args)
+    return _run_sweep(experiment, args)
 
 
 def _run_sweep(experiment: Any, args: argparse.Namespace) -> int:

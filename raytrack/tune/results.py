@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from raytrack.tune.trainable import EXPERIMENT_KEY, searched_values
+from raytrack.tune.trainable import searched_values
 
 CHECKPOINT_PATH_METRIC = "checkpoint_path"  # how Ray's TuneReportCallback passes DDP checkpoints
 

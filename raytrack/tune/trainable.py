@@ -20,6 +20,7 @@ import logging
 import math
 from typing import Any, Iterator, Mapping
 
+from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
 
 EXPERIMENT_KEY = "experiment"
@@ -34,7 +35,7 @@ def trial_experiment(config: Mapping[str, Any]) -> Experiment:
     """The complete experiment of one trial: the fixed file with the sampled values applied."""
     from raytrack.config import apply_trial_config
 
-    base = Experiment.model_validate(config[EXPERIMENT_KEY])
+    base = load_dumped(config[EXPERIMENT_KEY])
     return apply_trial_config(base, searched_values(config))
 
 
@@ -51,12 +52,12 @@ def run_trial(config: dict[str, Any], *, store_path: str, splits: dict[str, list
 
 def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
     """``source(split, epoch)`` streaming a split's rows straight from the Parquet store."""
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
 
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
 
     def source(split: str, epoch: int) -> Iterator[Any]:
-        return store.iter_rows(event_ids=splits[split])
+        return store.iter_rows(ids=splits[split])
 
     return source
 
@@ -75,7 +76,7 @@ def _worker_loop(config: dict[str, Any]) -> None:
     from raytrack.train.loop import run_training
     from raytrack.train.session import WorkerSession
 
-    experiment = Experiment.model_validate(config[EXPERIMENT_KEY])
+    experiment = load_dumped(config[EXPERIMENT_KEY])
     run_training(experiment, WorkerSession(lambda shard, epoch: iter_dataset_rows(shard)))
 
 
@@ -86,9 +87,9 @@ def shard_blocks(store_events: int, workers: int) -> int:
     of a few events keep the shards balanced to about one event (balanced shards keep DDP
     workers in step), while big stores keep blocks of hundreds of events for throughput.
     """
-    from raytrack.store.reader import DATASET_BLOCK_EVENTS
+    from raytrack.store.sample_store import DATASET_BLOCK_ROWS
 
-    return max(1, math.ceil(store_events / DATASET_BLOCK_EVENTS), min(store_events, 64 * workers))
+    return max(1, math.ceil(store_events / DATASET_BLOCK_ROWS), min(store_events, 64 * workers))
 
 
 def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
@@ -97,7 +98,7 @@ def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int
     from ray.train.torch import TorchConfig, TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from raytrack.store.reader import EventStore
+    from raytrack.store.sample_store import SampleStore
     from raytrack.store.stream import shard_data_config
 
     train = experiment.train
@@ -105,7 +106,7 @@ def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int
     resources = {"CPU": train.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = train.gpus_per_worker
-    store = EventStore(store_path)
+    store = SampleStore(store_path)
     context = tune.get_context()
     trainer = TorchTrainer(
         train_loop_per_worker=_worker_loop,
@@ -116,7 +117,7 @@ def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int
         ),
         datasets={
             split: store.dataset(
-                event_ids=splits[split], override_num_blocks=shard_blocks(len(store), train.workers)
+                ids=splits[split], override_num_blocks=shard_blocks(len(store), train.workers)
             )
             for split in ("train", "val")
         },

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
 from raytrack.config.search import epoch_budget, trial_epochs
-from raytrack.tune.data import event_splits, open_event_store, resolve_path
+from raytrack.data.build import open_store, resolve_path, splits_of
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
 from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial
 
@@ -51,7 +52,7 @@ class Sweep:
         return cls(**json.loads(file.read_text()))
 
     def experiment_model(self) -> Experiment:
-        return Experiment.model_validate(self.experiment)
+        return load_dumped(self.experiment)
 
 
 def connected_to_cluster() -> bool:
@@ -86,9 +87,9 @@ def init_ray(address: str | None = None) -> None:
 
 
 def prepare_sweep(experiment: Experiment, *, name: str | None = None) -> Sweep:
-    """Resolve storage, open (or simulate) the event store and split its events."""
-    store = open_event_store(experiment.data)
-    splits = event_splits(experiment.data, store)
+    """Resolve storage, open (or build) the sample store and split its samples."""
+    store = open_store(experiment)
+    splits = splits_of(experiment.data, store)
     storage_root = resolve_path(experiment.storage)
     sweep = Sweep(
         name=name or f"{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}",

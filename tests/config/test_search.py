@@ -211,11 +211,14 @@ def test_searched_schema_settings_obey_the_schema_bounds():
         "out of range for train.optimizer.lr",
         "greater than 0",
     )
-    only(
-        {"train.scheduler.factor": {"choices": [0.5, 1.5]}},
-        "search.train.scheduler.factor.choices[1]",
-        "less than 1",
-    )
+    plateau = {"train": {"scheduler": {"name": "plateau"}}}
+    found = problems({"train.scheduler.factor": {"choices": [0.5, 1.5]}}, **plateau)
+    assert len(found) == 1 and found[0][0] == "search.train.scheduler.factor.choices[1]", found
+    assert "less than 1" in found[0][1]
+    # a setting of another scheduler is not searched silently
+    found = problems({"train.scheduler.factor": {"choices": [0.5]}})
+    assert found == [("search.train.scheduler.factor.choices[0]",
+                      "factor is not a setting of scheduler 'none' (its settings: none)")]  # fmt: skip
     only(
         {"data.split": {"choices": [[0.8, 0.1, 0.1], [0.9, 0.2, 0.1]]}},
         "search.data.split.choices[1]",

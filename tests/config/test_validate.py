@@ -333,7 +333,7 @@ _CLI = """
 import sys
 from tests.config.tiny_family import NAME, TinyTask, build_tiny
 from raytrack.registry import register_model
-register_model(NAME, family="tiny", task=TinyTask)(build_tiny)
+register_model(NAME, family="tiny", task=TinyTask, sources=("detector_sim",))(build_tiny)
 from raytrack.cli import main
 status = main(["validate", *sys.argv[1:]])
 print("ray imported:", "ray" in sys.modules)

@@ -13,8 +13,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack import registry
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack.family import Family, ModelSpec
 from raytrack.tasks.base import Task
 
 NAME = "tiny_mlp"
@@ -92,10 +93,9 @@ def experiment(search: dict, tune: dict | None = None, **sections: Any) -> dict:
 @pytest.fixture
 def tiny_model():
     """Register ``tiny_mlp`` for one test and remove it afterwards."""
-    registry.register_model(NAME, family="tiny", task=TinyTask, description="config tests")(
-        build_tiny
-    )
+    spec = ModelSpec(NAME, build_tiny, TinyTask, "config tests", sources=("detector_sim",))
+    registry.register_family(Family("tiny", models=(spec,)))
     try:
         yield registry.get_model(NAME)
     finally:
-        registry._REGISTRY.pop(NAME, None)
+        registry.unregister_family("tiny")

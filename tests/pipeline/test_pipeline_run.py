@@ -1,4 +1,4 @@
-"""`raytrack pipeline`: embedding -> filter -> GNN sweeps chained through stores, then tracks."""
+"""`raytrack pipeline`: embedding -> filter -> GNN sweeps chained through stores, then evaluated."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from raytrack.cli import main
-from raytrack.store.reader import EventStore
+from raytrack.families.tracking.event_store import event_counts
+from raytrack.pipeline.evaluate import evaluate_checkpoint
+from raytrack.store.sample_store import SampleStore
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -34,11 +36,8 @@ def stage(path: Path, name: str, model: str, hparams: dict, store: str, storage:
 
 
 @pytest.mark.timeout(600)
-def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, tmp_path):
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
-    store = tmp_path / "store"
-    generate_store(store, 10, seed=6, settings=SimulationSettings(rfactor=0.005))
+def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, simulated_store, tmp_path):
+    store = simulated_store(10, seed=6)
     storage = tmp_path / "results"
     embedding = {"emb_hidden": 32, "nb_layer": 2, "emb_dim": 8, "r_train": 0.2, "knn": 20,
                  "r_val": 0.3, "knn_val": 20, "r_test": 0.2, "knn_test": 10}
@@ -50,28 +49,34 @@ def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, tmp_path
               "nb_node_layer": 1, "nb_edge_layer": 1, "regime": ["pid"]}, "replaced-by-the-pipeline", storage, "val_auc", "max"),
     ]
     pipeline = tmp_path / "pipeline.yaml"
-    pipeline.write_text(yaml.safe_dump({"name": "tiny", "stages": files, "tracks": {"method": "cc"}}))
+    evaluate = {"evaluator": "tracks", "samples": "test", "settings": {"method": "cc"}}
+    pipeline.write_text(yaml.safe_dump({"name": "tiny", "stages": files, "evaluate": evaluate}))
 
     assert main(["pipeline", str(pipeline), "--verbose", "0"]) == 0
 
     (run,) = storage.glob("tiny-*")
     record = json.loads((run / "pipeline.json").read_text())
     assert [s["stage"] for s in record["stages"]] == ["1-emb", "2-filt", "3-gnn"]
-    embedded = EventStore(record["stages"][0]["output_store"])
-    filtered = EventStore(record["stages"][1]["output_store"])
-    assert embedded.event_ids() == filtered.event_ids() == EventStore(store).event_ids()
-    assert filtered.metadata["counts"]["edges"] <= embedded.metadata["counts"]["edges"]
-    assert filtered.metadata["provenance"]["source_store"] == str(embedded.path)
+    embedded = SampleStore(record["stages"][0]["output_store"])
+    filtered = SampleStore(record["stages"][1]["output_store"])
+    assert embedded.ids() == filtered.ids() == SampleStore(store).ids()
+    assert event_counts(filtered)["edges"] <= event_counts(embedded)["edges"]
+    assert filtered.provenance["source_store"] == str(embedded.path)
     assert "3-gnn" in record["stages"][2]["sweep"] and record["stages"][2]["checkpoint"]
-    tracks = record["tracks"]
+    assert record["evaluation"]["evaluator"] == "tracks"
+    tracks = record["evaluation"]["summary"]
     assert tracks["events"] == 2  # the test split of 10 events
     assert 0.0 <= tracks["efficiency"] <= 1.0 and 0.0 <= tracks["trackml_score"] <= 1.0
-    assert (run / "tracks_per_event.csv").is_file()
+    assert len((run / "tracks_per_item.csv").read_text().splitlines()) == 1 + 2
 
     # The trained pipeline reconstructs other events: all stages applied, tracks evaluated.
-    other = tmp_path / "other"
-    generate_store(other, 3, seed=99, settings=SimulationSettings(rfactor=0.005))
+    other = simulated_store(3, seed=99)
     assert main(["apply", str(run), str(other), "--out", str(tmp_path / "applied")]) == 0
     applied = json.loads((tmp_path / "applied" / "tracks_summary.json").read_text())
-    assert applied["events"] == 3 and applied["n_particles"] >= 0
-    assert EventStore(tmp_path / "applied" / "stores" / "2-filt").event_ids() == [0, 1, 2]
+    assert applied["events"] == 3 and applied["n_particles"] > 0
+    filtered_other = tmp_path / "applied" / "stores" / "2-filt"
+    assert SampleStore(filtered_other).ids() == [0, 1, 2]
+    _, direct = evaluate_checkpoint(record["stages"][2]["checkpoint"], filtered_other,
+                                    settings={"method": "cc"}, reference=other)  # fmt: skip
+    for key in ("efficiency", "n_particles", "n_tracks", "trackml_score", "events"):
+        assert direct.summary[key] == applied[key], key

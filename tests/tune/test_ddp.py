@@ -15,12 +15,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
-    path = tmp_path_factory.mktemp("ddp") / "store"
-    generate_store(path, 8, seed=9, settings=SimulationSettings(rfactor=0.005))
-    return path
+def store(simulated_store) -> Path:
+    return simulated_store(8, seed=9)
 
 
 def run_fixed(tmp_path: Path, store: Path, name: str, **train) -> pd.DataFrame:

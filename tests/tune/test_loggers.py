@@ -11,12 +11,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.mark.timeout(600)
-def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session, tmp_path, monkeypatch):
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
+def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session, simulated_store, tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    store = tmp_path / "store"
-    generate_store(store, 6, seed=1, settings=SimulationSettings(rfactor=0.005))
+    store = simulated_store(6, seed=1)
     storage = tmp_path / "results"
     file = write_experiment(
         tmp_path / "logged.yaml",

@@ -25,11 +25,8 @@ def _epochs(result_json: Path) -> int:
 
 
 @pytest.mark.timeout(600)
-def test_resume_after_the_driver_is_killed(tmp_path):
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
-    store = tmp_path / "store"
-    generate_store(store, 8, seed=2, settings=SimulationSettings(rfactor=0.005))
+def test_resume_after_the_driver_is_killed(simulated_store, tmp_path):
+    store = simulated_store(8, seed=2)
     storage = tmp_path / "results"
     file = write_experiment(
         tmp_path / "sweep.yaml",

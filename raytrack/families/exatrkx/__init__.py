@@ -1,9 +1,7 @@
-"""The Exa.TrkX pipeline: metric-learning embedding, filter, interaction GNN.
+"""The Exa.TrkX pipeline: metric-learning embedding, edge filter, interaction GNN.
 
-Importing this package registers its models (``exatrkx_embedding``, ``exatrkx_filter``, ``exatrkx_gnn``) with
-:mod:`raytrack.registry`.
+X. Ju et al., "Performance of a geometric deep learning pipeline for HL-LHC particle tracking",
+Eur. Phys. J. C 81 (2021) 876, arXiv:2103.06995. The models keep the reference code's
+hyperparameter names; :mod:`.family` declares them (``exatrkx_embedding``, ``exatrkx_filter``,
+``exatrkx_gnn``).
 """
-
-from raytrack.families.exatrkx import interaction_gnn  # noqa: F401  (registers exatrkx_gnn)
-from raytrack.families.exatrkx import filter  # noqa: F401  (registers exatrkx_filter)
-from raytrack.families.exatrkx import embedding  # noqa: F401  (registers exatrkx_embedding)

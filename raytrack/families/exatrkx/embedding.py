@@ -18,13 +18,12 @@ from typing import Annotated
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.tracking.event import CELL_COLUMNS
-from raytrack.families.exatrkx.embedding_task import EmbeddingTask, Regime, check_regime
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
+from raytrack.families.exatrkx.embedding_task import Regime, check_regime
 from raytrack.families.exatrkx.mlp import Activation, make_mlp
-from raytrack.registry import register_model
 
 
 class LayerlessEmbedding(nn.Module):
@@ -61,30 +60,21 @@ class LayerlessEmbedding(nn.Module):
         - output: ``{"embedding": (N, D)}`` (unit rows under ``norm``)
     """
 
+    @validate_call
     def __init__(
         self,
         *,
-        spatial_channels: int = 3,
-        cell_channels: int = 0,
-        emb_hidden: int = 1024,
-        emb_dim: int = 12,
-        nb_layer: int = 4,
+        spatial_channels: SpatialChannels = 3,
+        cell_channels: CellChannels = 0,
+        emb_hidden: Annotated[int, Field(ge=1)] = 1024,
+        emb_dim: Annotated[int, Field(ge=1)] = 12,
+        nb_layer: Annotated[int, Field(ge=1)] = 4,
         activation: Activation = "Tanh",
         layernorm: bool = True,
         regime: tuple[Regime, ...] = ("rp", "hnm", "norm"),
     ) -> None:
         super().__init__()
         check_regime(regime, cell_channels)
-        for name, value, low in (
-            ("spatial_channels", spatial_channels, 1),
-            ("emb_hidden", emb_hidden, 1),
-            ("emb_dim", emb_dim, 1),
-            ("nb_layer", nb_layer, 1),
-        ):
-            if value < low:
-                raise ValueError(f"{name} must be at least {low}, but got {name}={value}")
-        if spatial_channels > 3:
-            raise ValueError(f"spatial_channels must be 1, 2 or 3, but got {spatial_channels}")
         self.ci = "ci" in regime
         self.norm = "norm" in regime
         self.in_channels = spatial_channels + (cell_channels if self.ci else 0)
@@ -107,34 +97,3 @@ class LayerlessEmbedding(nn.Module):
         if self.norm:
             z = F.normalize(z, p=2.0, dim=1)
         return {"embedding": z}
-
-
-@register_model(
-    "exatrkx_embedding",
-    family="exatrkx",
-    task=EmbeddingTask,
-    description="Exa.TrkX metric-learning hit embedding with radius + kNN graph construction "
-    "(Ju et al. 2021, arXiv:2103.06995)",
-)
-def exatrkx_embedding(
-    *,
-    spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
-    cell_channels: Annotated[int, Field(ge=0, le=len(CELL_COLUMNS))] = 0,
-    emb_hidden: Annotated[int, Field(ge=1)] = 1024,
-    emb_dim: Annotated[int, Field(ge=1)] = 12,
-    nb_layer: Annotated[int, Field(ge=1)] = 4,
-    activation: Activation = "Tanh",
-    layernorm: bool = True,
-    regime: tuple[Regime, ...] = ("rp", "hnm", "norm"),
-) -> LayerlessEmbedding:
-    """Build :class:`LayerlessEmbedding` (see there for every hyperparameter)."""
-    return LayerlessEmbedding(
-        spatial_channels=spatial_channels,
-        cell_channels=cell_channels,
-        emb_hidden=emb_hidden,
-        emb_dim=emb_dim,
-        nb_layer=nb_layer,
-        activation=activation,
-        layernorm=layernorm,
-        regime=regime,
-    )

@@ -45,16 +45,19 @@ from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.tracking.event import CELL_COLUMNS, Event
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
+from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options, signal_edges, true_edges
 from raytrack.families.tracking.edge_metrics import efficiency_purity
 from raytrack.families.exatrkx.edge_labels import edges_in, node_features
 from raytrack.families.exatrkx.filter_inputs import EMBEDDING_PREFIX
 from raytrack.families.exatrkx.neighbors import radius_knn, unique_pairs
+from raytrack.families.tracking.event_store import GRAPH_COLUMNS
+from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 
 Regime = Literal["ci", "norm", "query_all_points", "query_noise_points", "hnm", "low_purity", "rp"]
@@ -100,11 +103,12 @@ class EmbeddingTask(Task):
     )
     options: TrackingDataOptions
 
+    @validate_call
     def __init__(
         self,
         *,
-        spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
-        cell_channels: Annotated[int, Field(ge=0, le=len(CELL_COLUMNS))] = 0,
+        spatial_channels: SpatialChannels = 3,
+        cell_channels: CellChannels = 0,
         regime: tuple[Regime, ...] = ("rp", "hnm", "norm"),
         margin: Annotated[float, Field(gt=0.0)] = 0.1,
         weight: Annotated[float, Field(ge=0.0)] = 2.0,
@@ -127,14 +131,6 @@ class EmbeddingTask(Task):
                     f"randomisation={randomisation}, randomization={randomization}"
                 )
             randomisation = randomization
-        for name, value in (("margin", margin), ("r_train", r_train), ("r_val", r_val)):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, but got {name}={value}")
-        for name, value in (("points_per_batch", points_per_batch), ("knn", knn), ("knn_val", knn_val)):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, but got {name}={value}")
-        if weight < 0 or randomisation < 0:
-            raise ValueError(f"weight and randomisation must be >= 0, but got {weight}, {randomisation}")
         self.regime = frozenset(regime)
         self.spatial_channels = spatial_channels
         self.cell_channels = cell_channels if "ci" in self.regime else 0
@@ -326,8 +322,8 @@ class EmbeddingTask(Task):
     # -- pipeline output ---------------------------------------------------------------------
 
     @torch.no_grad()
-    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Event:
-        """The event (options applied) with its embedding graph in ``edges``.
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
+        """The event's row (options applied) with its embedding graph (``e_src, e_dst, e_score``).
 
         The graph joins each hit to its at most ``knn_test`` nearest hits within ``r_test``;
         every pair appears once, oriented from the hit nearer the origin to the farther one by
@@ -354,4 +350,9 @@ class EmbeddingTask(Task):
         coordinates = spatial.detach().cpu().numpy().astype(np.float32)
         hits = dict(event.hits)
         hits.update({f"{EMBEDDING_PREFIX}{i}": coordinates[:, i] for i in range(coordinates.shape[1])})
-        return Event(event.event_id, hits, event.particles, edges=edges, meta=event.meta)
+        return Event(event.event_id, hits, event.particles, edges=edges).to_row()
+
+    def output_columns(self, row: Row) -> tuple[Column, ...]:
+        """The graph and the hits' embedding coordinates ``emb_0 …`` (float32, one per dimension)."""
+        coordinates = [n for n in row if n.startswith(EMBEDDING_PREFIX)]
+        return (*GRAPH_COLUMNS, *(Column(n, "float32", (None,), "hit") for n in coordinates))

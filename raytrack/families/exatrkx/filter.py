@@ -16,12 +16,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import torch
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.exatrkx.filter_task import FilterTask
+from raytrack.families.exatrkx.hparams import EmbChannels, InChannels
 from raytrack.families.exatrkx.mlp import Activation, activation
-from raytrack.registry import register_model
 
 
 class EdgeFilter(nn.Module):
@@ -63,26 +62,19 @@ class EdgeFilter(nn.Module):
         - output: ``{"edge_logits": (E,)}``
     """
 
+    @validate_call
     def __init__(
         self,
         *,
-        in_channels: int = 3,
-        emb_channels: int = 0,
-        hidden: int = 512,
-        nb_layer: int = 3,
+        in_channels: InChannels = 3,
+        emb_channels: EmbChannels = 0,
+        hidden: Annotated[int, Field(ge=1)] = 512,
+        nb_layer: Annotated[int, Field(ge=1)] = 3,
         layernorm: bool = True,
         batchnorm: bool = False,
         hidden_activation: Activation = "Tanh",
     ) -> None:
         super().__init__()
-        for name, value, low in (
-            ("in_channels", in_channels, 1),
-            ("emb_channels", emb_channels, 0),
-            ("hidden", hidden, 1),
-            ("nb_layer", nb_layer, 1),
-        ):
-            if value < low:
-                raise ValueError(f"{name} must be at least {low}, but got {name}={value}")
         self.in_channels = in_channels
         self.emb_channels = emb_channels
         self.hidden = hidden
@@ -131,32 +123,3 @@ class EdgeFilter(nn.Module):
         else:  # no edges: BatchNorm1d cannot run, but every parameter stays in the graph (DDP)
             h = h + sum(p.sum() for p in self.layers.parameters()) * 0.0
         return {"edge_logits": self.output_layer(h).squeeze(-1)}
-
-
-@register_model(
-    "exatrkx_filter",
-    family="exatrkx",
-    task=FilterTask,
-    description="Exa.TrkX edge filter MLP on the embedding stage's graph "
-    "(Ju et al. 2021, arXiv:2103.06995)",
-)
-def exatrkx_filter(
-    *,
-    in_channels: Annotated[int, Field(ge=1)] = 3,
-    emb_channels: Annotated[int, Field(ge=0)] = 0,
-    hidden: Annotated[int, Field(ge=1)] = 512,
-    nb_layer: Annotated[int, Field(ge=1)] = 3,
-    layernorm: bool = True,
-    batchnorm: bool = False,
-    hidden_activation: Activation = "Tanh",
-) -> EdgeFilter:
-    """Build :class:`EdgeFilter` (see there for every hyperparameter)."""
-    return EdgeFilter(
-        in_channels=in_channels,
-        emb_channels=emb_channels,
-        hidden=hidden,
-        nb_layer=nb_layer,
-        layernorm=layernorm,
-        batchnorm=batchnorm,
-        hidden_activation=hidden_activation,
-    )

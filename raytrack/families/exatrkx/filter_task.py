@@ -38,10 +38,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.tracking.event import CELL_COLUMNS, Event
+from raytrack.families.exatrkx.hparams import CellChannels, EmbChannels, InChannels, SpatialChannels
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.event_store import GRAPH_COLUMNS
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
 from raytrack.families.tracking.edge_metrics import (
@@ -65,6 +67,7 @@ from raytrack.families.exatrkx.filter_training import (
     positive_weights,
     signal_hit_edges,
 )
+from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 
 Regime = Literal["subset", "ci", "weighting", "pid"]
@@ -102,6 +105,7 @@ class FilterTask(Task):
     metrics = ("loss", *EDGE_CLASSIFIER_METRICS, "kept_fraction")
     options: TrackingDataOptions
 
+    @validate_call
     def __init__(
         self,
         *,
@@ -111,27 +115,11 @@ class FilterTask(Task):
         n_chunks: Annotated[int, Field(ge=1)] = 8,
         edges_per_batch: Annotated[int, Field(ge=1)] | None = None,
         regime: tuple[Regime, ...] = (),
-        in_channels: Annotated[int, Field(ge=1)] = 3,
-        emb_channels: Annotated[int, Field(ge=0)] = 0,
-        spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
-        cell_channels: Annotated[int, Field(ge=0, le=len(CELL_COLUMNS))] = 0,
+        in_channels: InChannels = 3,
+        emb_channels: EmbChannels = 0,
+        spatial_channels: SpatialChannels = 3,
+        cell_channels: CellChannels = 0,
     ) -> None:
-        unknown = sorted(set(regime) - set(REGIMES))
-        if unknown:
-            raise ValueError(f"unknown regime keyword(s) {unknown} (choices: {', '.join(REGIMES)})")
-        cells, cap = len(CELL_COLUMNS), edges_per_batch or 0
-        for name, value, ok, rule in (
-            ("filter_cut", filter_cut, 0.0 <= filter_cut <= 1.0, "within [0, 1]"),
-            ("ratio", ratio, ratio >= 0, "non-negative"),
-            ("weight", weight, weight is None or weight > 0, "positive"),
-            ("n_chunks", n_chunks, n_chunks >= 1, "at least 1"),
-            ("edges_per_batch", edges_per_batch, edges_per_batch is None or cap >= 1, "at least 1"),
-            ("emb_channels", emb_channels, emb_channels >= 0, "non-negative"),
-            ("spatial_channels", spatial_channels, 1 <= spatial_channels <= 3, "1, 2 or 3"),
-            ("cell_channels", cell_channels, 0 <= cell_channels <= cells, f"within [0, {cells}]"),
-        ):
-            if not ok:
-                raise ValueError(f"{name} must be {rule}, but got {name}={value}")
         ci = "ci" in regime
         if ci and cell_channels < 1:
             raise ValueError("the ci regime puts cell features in the input: cell_channels >= 1")
@@ -260,8 +248,8 @@ class FilterTask(Task):
 
     # -- the pipeline stage -------------------------------------------------------------------
 
-    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Event:
-        """The event with the edges scored above ``filter_cut`` (``src, dst, score``).
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
+        """The event's row with the edges scored above ``filter_cut`` (``e_src, e_dst, e_score``).
 
         ``model`` must already be on ``device``; hits are those the dataset options keep.
         """
@@ -281,4 +269,7 @@ class FilterTask(Task):
             "dst": edges[1].copy(),
             "score": scores[keep].astype(np.float32),
         }
-        return Event(event.event_id, event.hits, event.particles, graph, event.meta)
+        return Event(event.event_id, event.hits, event.particles, graph).to_row()
+
+    def output_columns(self, row: Row) -> tuple[Column, ...]:
+        return GRAPH_COLUMNS

@@ -28,10 +28,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.tracking.event import CELL_COLUMNS, Event
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.event_store import GRAPH_COLUMNS
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
 from raytrack.families.tracking.edge_metrics import (
@@ -45,6 +47,7 @@ from raytrack.families.exatrkx.edge_labels import (
     truth_weights,
 )
 from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
+from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 
 Regime = Literal["pid", "weighting"]
@@ -74,35 +77,21 @@ class InteractionGNNTask(Task):
     metrics = ("loss", *EDGE_CLASSIFIER_METRICS)
     options: TrackingDataOptions
 
+    @validate_call
     def __init__(
         self,
         *,
         edge_cut: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5,
         weight: Annotated[float, Field(gt=0.0)] | None = None,
         regime: tuple[Regime, ...] = (),
-        spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
-        cell_channels: Annotated[int, Field(ge=0, le=len(CELL_COLUMNS))] = 0,
+        spatial_channels: SpatialChannels = 3,
+        cell_channels: CellChannels = 0,
         phi_slope_max: Annotated[float, Field(gt=0.0)] = 0.0008,
         z0_max: Annotated[float, Field(gt=0.0)] = 250.0,
         deta_max: Annotated[float, Field(gt=0.0)] | None = None,
         layer_pairs: list[tuple[int, int]] | None = None,
         input_graph: Literal["geometric", "stored"] = "geometric",
     ) -> None:
-        unknown = sorted(set(regime) - {"pid", "weighting"})
-        if unknown:
-            raise ValueError(f"unknown regime keyword(s) {unknown} (choices: pid, weighting)")
-        if not 0.0 <= edge_cut <= 1.0:
-            raise ValueError(f"edge_cut must be within [0, 1], but got edge_cut={edge_cut}")
-        if weight is not None and weight <= 0:
-            raise ValueError(f"weight must be positive, but got weight={weight}")
-        if input_graph not in ("geometric", "stored"):
-            raise ValueError(f"input_graph must be 'geometric' or 'stored', but got {input_graph!r}")
-        if not 1 <= spatial_channels <= 3:
-            raise ValueError(f"spatial_channels must be 1, 2 or 3, but got {spatial_channels}")
-        if not 0 <= cell_channels <= len(CELL_COLUMNS):
-            raise ValueError(
-                f"cell_channels must be within [0, {len(CELL_COLUMNS)}], but got {cell_channels}"
-            )
         self.edge_cut = float(edge_cut)
         self.weight = None if weight is None else float(weight)
         self.regime = tuple(regime)
@@ -143,15 +132,18 @@ class InteractionGNNTask(Task):
         return event, event.edge_index
 
     @torch.no_grad()
-    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Event:
-        """The event with its candidate edges and their GNN scores in ``Event.edges``."""
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
+        """The event's row with its candidate edges and their GNN scores (``e_src, e_dst, e_score``)."""
         event, edges = self._event_and_edges(row)
         x = torch.as_tensor(self.node_features(event), device=device)
         model.eval()
         logits = model(x, torch.as_tensor(edges, device=device))["edge_logits"]
         score = torch.sigmoid(logits.float()).cpu().numpy().astype(np.float32)
         graph = {"src": edges[0], "dst": edges[1], "score": score}
-        return Event(event.event_id, event.hits, event.particles, edges=graph, meta=event.meta)
+        return Event(event.event_id, event.hits, event.particles, edges=graph).to_row()
+
+    def output_columns(self, row: Row) -> tuple[Column, ...]:
+        return GRAPH_COLUMNS
 
     def collate(self, samples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
         """One disjoint union of the events' graphs (a single forward pass per batch).

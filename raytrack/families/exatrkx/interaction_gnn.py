@@ -17,13 +17,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, validate_call
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from raytrack.families.exatrkx.gnn_task import InteractionGNNTask
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
 from raytrack.families.exatrkx.mlp import Activation, SplitInputMLP, make_mlp
-from raytrack.registry import register_model
 
 Aggregation = Literal["sum", "mean", "max", "sum_max", "mean_max", "mean_sum"]
 """How edge latents are aggregated at their target hit (``sum_max``: both, concatenated)."""
@@ -97,41 +96,24 @@ class InteractionGNN(nn.Module):
           ``directed=False``; row 0 the given direction, row 1 the reverse)
     """
 
+    @validate_call
     def __init__(
         self,
         *,
-        spatial_channels: int = 3,
-        cell_channels: int = 0,
-        hidden: int = 128,
+        spatial_channels: SpatialChannels = 3,
+        cell_channels: CellChannels = 0,
+        hidden: Annotated[int, Field(ge=1)] = 128,
         hidden_activation: Activation = "ReLU",
         layernorm: bool = True,
-        nb_node_layer: int = 3,
-        nb_edge_layer: int = 3,
-        n_graph_iters: int = 8,
+        nb_node_layer: Annotated[int, Field(ge=1)] = 3,
+        nb_edge_layer: Annotated[int, Field(ge=1)] = 3,
+        n_graph_iters: Annotated[int, Field(ge=0)] = 8,
         aggregation: Aggregation = "sum_max",
         directed: bool = False,
         checkpointing: bool = False,
         precision: Precision = "float32",
     ) -> None:
         super().__init__()
-        for name, value, low in (
-            ("spatial_channels", spatial_channels, 0),
-            ("cell_channels", cell_channels, 0),
-            ("hidden", hidden, 1),
-            ("nb_node_layer", nb_node_layer, 1),
-            ("nb_edge_layer", nb_edge_layer, 1),
-            ("n_graph_iters", n_graph_iters, 0),
-        ):
-            if value < low:
-                raise ValueError(f"{name} must be at least {low}, but got {name}={value}")
-        if spatial_channels + cell_channels < 1:
-            raise ValueError("spatial_channels + cell_channels must be at least 1")
-        if precision not in ("float32", "bfloat16"):
-            raise ValueError(f"unknown precision {precision!r} (choices: float32, bfloat16)")
-        if aggregation not in _PARTS:
-            raise ValueError(
-                f"unknown aggregation {aggregation!r} (choices: {', '.join(_PARTS)})"
-            )
         self.in_channels = spatial_channels + cell_channels
         self.hidden = hidden
         self.n_graph_iters = n_graph_iters
@@ -275,42 +257,3 @@ class _ScatterMax(torch.autograd.Function):
 def scatter_max(src: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
     """``(n, H)`` max of the rows of ``src`` (``(E, H)``) per ``index`` value; 0 where none."""
     return _ScatterMax.apply(src, index, n)
-
-
-@register_model(
-    "exatrkx_gnn",
-    family="exatrkx",
-    task=InteractionGNNTask,
-    description="Exa.TrkX interaction GNN edge classifier on geometric candidate edges "
-    "(Ju et al. 2021, arXiv:2103.06995)",
-)
-def exatrkx_gnn(
-    *,
-    spatial_channels: Annotated[int, Field(ge=1, le=3)] = 3,
-    cell_channels: Annotated[int, Field(ge=0)] = 0,
-    hidden: Annotated[int, Field(ge=1)] = 128,
-    hidden_activation: Activation = "ReLU",
-    layernorm: bool = True,
-    nb_node_layer: Annotated[int, Field(ge=1)] = 3,
-    nb_edge_layer: Annotated[int, Field(ge=1)] = 3,
-    n_graph_iters: Annotated[int, Field(ge=0)] = 8,
-    aggregation: Aggregation = "sum_max",
-    directed: bool = False,
-    checkpointing: bool = False,
-    precision: Precision = "float32",
-) -> InteractionGNN:
-    """Build :class:`InteractionGNN` (see there for every hyperparameter)."""
-    return InteractionGNN(
-        spatial_channels=spatial_channels,
-        cell_channels=cell_channels,
-        hidden=hidden,
-        hidden_activation=hidden_activation,
-        layernorm=layernorm,
-        nb_node_layer=nb_node_layer,
-        nb_edge_layer=nb_edge_layer,
-        n_graph_iters=n_graph_iters,
-        aggregation=aggregation,
-        directed=directed,
-        checkpointing=checkpointing,
-        precision=precision,
-    )

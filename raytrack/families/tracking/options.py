@@ -30,12 +30,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class NoDataOptions(BaseModel):
-    """Families whose data need no options."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class TrackingDataOptions(BaseModel):
     """Options of per-event hit data (Exa.TrkX, HyperTrack, GravNet families)."""
 

@@ -216,12 +216,9 @@ def simulate_events(
 
 def provenance(n_events: int, seed: int, settings: SimulationSettings) -> dict:
     """What ``meta.json`` records about a simulated store (enough to regenerate it)."""
-    from raytrack.store.reader import SCHEMA_VERSION
-
     return {
         "generator": GENERATOR,
         "simulation_version": SIMULATION_VERSION,
-        "schema_version": SCHEMA_VERSION,
         "seed": int(seed),
         "events": int(n_events),
         "settings": settings.model_dump(mode="json"),
@@ -236,15 +233,16 @@ def generate_store(
     *,
     overwrite: bool = False,
 ):
-    """Simulate ``n_events`` events (ids ``0 .. n_events - 1``) into a new event store."""
-    from raytrack.store.reader import write_store
+    """Simulate ``n_events`` events (ids ``0 .. n_events - 1``) into a new tracking store."""
+    from raytrack.families.tracking.event_store import write_events
 
     if n_events < 1:
         raise ValueError(f"n_events must be at least 1, but got n_events={n_events}")
     settings = SimulationSettings() if settings is None else settings
-    return write_store(
+    return write_events(
         path,
         simulate_events(n_events, seed, settings),
         provenance=provenance(n_events, seed, settings),
+        source="detector_sim",
         overwrite=overwrite,
     )

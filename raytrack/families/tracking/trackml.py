@@ -291,20 +291,14 @@ def find_trackml_events(src_dir: str | os.PathLike) -> list[str]:
     return sorted(names, key=lambda name: (names[name], name))
 
 
-def convert_trackml(
-    src_dir: str | os.PathLike,
-    store_path: str | os.PathLike,
-    *,
-    overwrite: bool = False,
-    events_per_file: int | None = None,
-) -> Any:
-    """Convert every TrackML event in ``src_dir`` into an event store; return the store.
+def trackml_events(src_dir: str | os.PathLike) -> tuple[Iterator[Event], dict[str, Any]]:
+    """Every TrackML event in ``src_dir``, streamed, and the provenance the stream completes.
 
     Cell features are added when ``detectors.csv[.gz]`` is in ``src_dir`` and the events have
-    cells files. Events are read one at a time (memory stays at one event plus one row group).
+    cells files. Events are read one at a time. The provenance names the events and detector
+    file; columns the files lacked, renumbered particle ids and dropped hits are added to it as
+    the events are read, so it is complete once the stream is exhausted.
     """
-    from raytrack.store.reader import write_store
-
     directory = Path(src_dir).expanduser().resolve()
     names = find_trackml_events(directory)
     if not names:
@@ -313,7 +307,7 @@ def convert_trackml(
     detectors = load_detectors(detectors_file) if detectors_file is not None else False
     provenance: dict[str, Any] = {
         "reader": "trackml",
-        "source": str(directory),
+        "directory": str(directory),
         "events": names,
         "detectors": detectors_file.name if detectors_file is not None else None,
         "filled_columns": [],
@@ -335,12 +329,27 @@ def convert_trackml(
                 provenance["dropped_hits"][name] = event.meta["dropped_hits"]
             yield event
 
-    # write_store serialises the provenance after the last event, so what the reader filled in
+    return events(), provenance
+
+
+def convert_trackml(
+    src_dir: str | os.PathLike,
+    store_path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    events_per_file: int | None = None,
+) -> Any:
+    """Convert every TrackML event in ``src_dir`` into a tracking store; return the store."""
+    from raytrack.families.tracking.event_store import write_events
+
+    events, provenance = trackml_events(src_dir)
+    # The store serialises the provenance after the last event, so what the reader filled in
     # while streaming is recorded.
-    return write_store(
+    return write_events(
         store_path,
-        events(),
+        events,
         provenance=provenance,
+        source="trackml",
         overwrite=overwrite,
         events_per_file=events_per_file,
     )

@@ -15,47 +15,42 @@ walk-through); the labels are mapped back onto *every* hit of the stored event b
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from raytrack.families.tracking.event import Event
-from raytrack.store.reader import EventStore
-from raytrack.families.tracking.truth import hit_particle_pt
+from raytrack.families.tracking.event_store import read_event
 from raytrack.families.tracking.matching import TrackingMetrics, tracking_metrics
 from raytrack.families.tracking.track_building import build_tracks, labels_to_submission
-from raytrack.families.tracking.trackml_score import trackml_score
-from raytrack.pipeline.checkpoints import resolve_checkpoint
 from raytrack.families.tracking.track_settings import TrackSettings
-from raytrack.train.checkpoint import load_model
+from raytrack.families.tracking.trackml_score import trackml_score
+from raytrack.families.tracking.truth import hit_particle_pt
+from raytrack.family import Evaluation
 
 
-@dataclass(frozen=True)
-class TrackEvaluation:
-    metrics: TrackingMetrics
-    purity_metrics: TrackingMetrics
-    """The same tracks matched ``one_way``: a track is fake when no particle holds more than
-    half of its hits (the purity definition of fakes; a pure fragment of a split or looping
-    track is not fake here, as it is under double majority)."""
-    trackml_score: float
-    """Mean of the events' TrackML scores."""
-    per_event: pd.DataFrame
+def model_edge_cut(task: Any, settings: TrackSettings) -> float | None:
+    """The cut of connected components: the settings' ``edge_cut``, else the model's own.
 
-    def summary(self) -> dict[str, float | int | str]:
-        return {
-            **self.metrics.as_dict(),
-            "fake_rate_purity": self.purity_metrics.fake_rate,
-            "trackml_score": self.trackml_score,
-            "events": len(self.per_event),
-        }
+    ``None`` for the walk-through, which has cuts of its own. A model without an ``edge_cut``
+    (one that is not an edge classifier) and no cut in the settings is an error naming the
+    setting: raytrack never invents a cut.
+    """
+    if settings.method != "cc" or settings.edge_cut is not None:
+        return settings.edge_cut
+    cut = getattr(task, "edge_cut", None)
+    if cut is None:
+        raise ValueError(
+            f"{type(task).__name__} has no edge_cut of its own: set the tracks evaluator's "
+            "edge_cut (raytrack tracks --edge-cut, or evaluate.settings.edge_cut in a pipeline)"
+        )
+    return float(cut)
 
 
 def event_track_labels(
-    full: Event, scored: Event, settings: TrackSettings, default_edge_cut: float
+    full: Event, scored: Event, settings: TrackSettings, edge_cut: float | None = None
 ) -> np.ndarray:
     """Track label of every hit of ``full`` (−1: on no track) from the scored graph."""
     edges = scored.edge_index
@@ -63,7 +58,9 @@ def event_track_labels(
         raise ValueError(f"event {full.event_id}: the stage returned no scored graph")
     scores = np.asarray(scored.edges["score"], np.float64)
     if settings.method == "cc":
-        cut = settings.edge_cut if settings.edge_cut is not None else default_edge_cut
+        cut = settings.edge_cut if settings.edge_cut is not None else edge_cut
+        if cut is None:
+            raise ValueError("method cc needs an edge cut: set the tracks evaluator's edge_cut")
         selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
     else:
         order = np.asarray(scored.hits["r"], np.float64) ** 2 + np.asarray(scored.hits["z"], np.float64) ** 2
@@ -86,32 +83,33 @@ def event_track_labels(
 
 
 def evaluate_tracks(
-    checkpoint: str | Path,
-    store_path: str | Path,
-    settings: TrackSettings = TrackSettings(),
+    checkpoint: Any,
+    store: Any,
+    settings: TrackSettings,
     *,
-    event_ids: list[int] | None = None,
+    ids: list[int] | None = None,
     device: str = "cpu",
-    truth_store: str | Path | None = None,
-) -> TrackEvaluation:
-    """Evaluate the GNN at ``checkpoint`` on the events of ``store_path``.
+    reference: Any = None,
+) -> Evaluation:
+    """Build tracks with the edge classifier of ``checkpoint`` on the events of ``store``.
 
-    ``truth_store``: the store holding the complete events (the pipeline's first store), when
-    ``store_path`` is a later stage's output whose hits were already selected; default: the
-    events of ``store_path`` themselves.
+    ``reference``: the store holding the complete events (the pipeline's first store), when
+    ``store`` is a later stage's output whose hits were already selected; default: the events of
+    ``store`` themselves. Summary: the matching metrics (``efficiency``, ``fake_rate``,
+    ``duplicate_rate``, counts), ``fake_rate_purity`` (one-way matching), ``trackml_score``
+    (mean over events) and ``events``; one row per event.
     """
-    model, task, _ = load_model(resolve_checkpoint(checkpoint), map_location=device)
-    truth = EventStore(truth_store) if truth_store is not None else None
+    model, task = checkpoint.model, checkpoint.task
     model.to(device).eval()
-    default_cut = float(getattr(task, "edge_cut", 0.5))
-    store = EventStore(store_path)
+    cut = model_edge_cut(task, settings)
     total: TrackingMetrics | None = None
     purity_total: TrackingMetrics | None = None
     rows = []
     with torch.no_grad():
-        for row in store.iter_rows(event_ids=event_ids):
-            full = Event.from_row(row) if truth is None else truth.event(int(row["event_id"]))
-            labels = event_track_labels(full, task.infer(model, row, device), settings, default_cut)
+        for row in store.iter_rows(ids=ids):
+            full = Event.from_row(row) if reference is None else read_event(reference, row["event_id"])
+            scored = Event.from_row(task.infer(model, row, device))
+            labels = event_track_labels(full, scored, settings, cut)
             pid = np.asarray(full.hits["particle_id"])
             metrics, purity = (
                 tracking_metrics(
@@ -140,14 +138,12 @@ def evaluate_tracks(
             total = metrics if total is None else total + metrics
             purity_total = purity if purity_total is None else purity_total + purity
     if total is None or purity_total is None:
-        raise ValueError(f"no events to evaluate in {store_path}")
+        raise ValueError(f"no events to evaluate in {store.path}")
     per_event = pd.DataFrame(rows)
-    return TrackEvaluation(total, purity_total, float(per_event["trackml_score"].mean()), per_event)
-
-
-def write_evaluation(evaluation: TrackEvaluation, directory: str | Path) -> Path:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    evaluation.per_event.to_csv(directory / "tracks_per_event.csv", index=False)
-    (directory / "tracks_summary.json").write_text(json.dumps(evaluation.summary(), indent=1, default=float))
-    return directory
+    summary = {
+        **total.as_dict(),
+        "fake_rate_purity": purity_total.fake_rate,
+        "trackml_score": float(per_event["trackml_score"].mean()),
+        "events": len(per_event),
+    }
+    return Evaluation(summary, per_event)

@@ -8,7 +8,6 @@ import torch
 
 from raytrack.config.schema import Experiment
 from raytrack.families.tracking.event import CELL_COLUMNS, Event
-from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
 from raytrack.families.exatrkx.embedding import LayerlessEmbedding
 from raytrack.families.exatrkx.embedding_task import EmbeddingTask
 from raytrack.families.exatrkx.neighbors import radius_knn
@@ -16,6 +15,7 @@ from raytrack.registry import get_model
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from tests.families.tracking.test_truth import make_event, straight_track
+from tests.conftest import simulated_events
 
 OPTIONS = {"pt_signal_cut": 1.0, "true_edges": "layerwise"}
 
@@ -53,7 +53,7 @@ def test_registered_with_the_reference_hyperparameter_names():
     assert task.randomisation == 3.0
     with pytest.raises(ValueError, match="alias"):
         build(randomisation=2.0, randomization=3.0)
-    with pytest.raises(ValueError, match="unknown regime"):
+    with pytest.raises(ValueError, match=r"regime\.1\n  Input should be 'ci'"):
         build(regime=("rp", "subset"))
     with pytest.raises(ValueError, match="low_purity .* needs hnm"):
         build(regime=("rp", "low_purity"))
@@ -149,7 +149,7 @@ def test_loss_is_the_reference_hinge_on_the_training_pairs(noisy_event):
 
 def test_validation_statistics_add_up_over_batches():
     model, task = build(r_val=0.5, knn_val=20)
-    rows = [e.to_row() for e in simulate_events(2, seed=3, settings=SimulationSettings(rfactor=0.003))]
+    rows = [e.to_row() for e in simulated_events(2, seed=3, rfactor=0.003)]
     samples = [task.prepare(r) for r in rows]
     with torch.no_grad():
         both = task.validation_step(model, task.collate(samples))
@@ -162,9 +162,8 @@ def test_validation_statistics_add_up_over_batches():
 
 
 def test_the_loop_trains_the_embedding(tmp_path):
-    settings = SimulationSettings(rfactor=0.005)
-    rows = {"train": [e.to_row() for e in simulate_events(8, seed=11, settings=settings)],
-            "val": [e.to_row() for e in simulate_events(2, seed=12, settings=settings)]}
+    rows = {"train": [e.to_row() for e in simulated_events(8, seed=11)],
+            "val": [e.to_row() for e in simulated_events(2, seed=12)]}
     experiment = Experiment.model_validate({
         "name": "embedding-test",
         "model": {"name": "exatrkx_embedding",
@@ -189,7 +188,7 @@ def test_the_loop_trains_the_embedding(tmp_path):
 
 def test_infer_returns_an_inner_to_outer_graph_of_the_selected_hits(noisy_event):
     model, task = build(regime=("norm",), r_val=0.5, knn_val=8, options={**OPTIONS, "noise": False})
-    out = task.infer(model, noisy_event.to_row())
+    out = Event.from_row(task.infer(model, noisy_event.to_row()))
     assert out.num_hits == noisy_event.num_hits - 4 and (out.hits["particle_id"] != 0).all()
     src, dst, score = out.edges["src"], out.edges["dst"], out.edges["score"]
     assert src.dtype == np.int64 and score.dtype == np.float32 and src.size > 0

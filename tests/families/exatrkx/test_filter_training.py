@@ -10,18 +10,15 @@ import torch
 from raytrack.families.tracking.event import Event
 from raytrack.families.exatrkx.filter import EdgeFilter
 from tests.families.exatrkx.filter_events import ConstantFilter, hand_event, make_task, with_graph
+from tests.conftest import simulated_events, with_candidate_graph
 
 # -- sampling, chunks, metrics, inference --------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def sim_rows() -> list[dict]:
-    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
-    from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
-
-    builder = GeometricGraphBuilder(phi_slope_max=0.02, z0_max=400.0)  # a wide, impure graph
-    events = simulate_events(4, seed=11, settings=SimulationSettings(rfactor=0.005))
-    return [with_graph(event, builder(event)).to_row() for event in events]
+    # the geometric constructor with wide windows: an impure candidate graph
+    return [with_candidate_graph(event).to_row() for event in simulated_events(4, seed=11)]
 
 
 @pytest.mark.parametrize("ratio", [1.0, 2.0, 5.0])
@@ -106,7 +103,7 @@ def test_infer_keeps_exactly_the_edges_above_filter_cut(sim_rows):
     scores = torch.sigmoid(logits).detach().numpy()
     kept = scores > 0.5
     assert 0 < kept.sum() < kept.size
-    out = task.infer(model, sim_rows[0])
+    out = Event.from_row(task.infer(model, sim_rows[0]))
     np.testing.assert_array_equal(out.edge_index, event.edge_index[:, kept])
     np.testing.assert_allclose(out.edges["score"], scores[kept], rtol=1e-6)
     assert out.edges["score"].dtype == np.float32 and (out.edges["score"] > 0.5).all()
@@ -117,22 +114,13 @@ def test_infer_keeps_exactly_the_edges_above_filter_cut(sim_rows):
 
 
 @pytest.mark.timeout(300)
-def test_a_short_training_with_the_loop_learns(tmp_path):
+def test_a_short_training_with_the_loop_learns(tmp_path, simulated_store):
     from raytrack.config.schema import Experiment
-    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
-    from raytrack.store.reader import write_store
-    from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
     from raytrack.train.loop import run_training
     from raytrack.train.session import LocalSession
     from raytrack.tune.trainable import store_row_source
 
-    builder = GeometricGraphBuilder(phi_slope_max=0.02, z0_max=400.0)
-    events = simulate_events(10, seed=5, settings=SimulationSettings(rfactor=0.005))
-    write_store(
-        tmp_path / "store",
-        (with_graph(e, builder(e)) for e in events),
-        provenance={"test": "filter"},
-    )
+    store = simulated_store(10, seed=5, graph=True)
     experiment = Experiment.model_validate(
         {
             "name": "filter-loop",
@@ -148,7 +136,7 @@ def test_a_short_training_with_the_loop_learns(tmp_path):
                 },
             },
             "data": {
-                "store": str(tmp_path / "store"),
+                "store": str(store),
                 "options": {"pt_signal_cut": 1.0, "true_edges": "layerwise"},
             },
             "train": {
@@ -160,7 +148,7 @@ def test_a_short_training_with_the_loop_learns(tmp_path):
         }
     )
     splits = {"train": list(range(8)), "val": [8, 9]}
-    session = LocalSession(store_row_source(str(tmp_path / "store"), splits), tmp_path / "ckpt")
+    session = LocalSession(store_row_source(str(store), splits), tmp_path / "ckpt")
     run_training(experiment, session)
     first, last = session.reports[0], session.reports[-1]
     assert last["train_loss"] < first["train_loss"]

@@ -14,9 +14,11 @@ from torch_geometric.utils import scatter
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.exatrkx.gnn_task import InteractionGNNTask
-from raytrack.families.exatrkx.interaction_gnn import InteractionGNN, exatrkx_gnn
+from raytrack.families.exatrkx.interaction_gnn import InteractionGNN
+from raytrack.registry import keyword_parameters
 from raytrack.families.exatrkx.mlp import ACTIVATIONS, SplitInputMLP, make_mlp
 from raytrack.registry import get_model
+from tests.conftest import simulated_events
 
 AGGREGATIONS = ["sum", "mean", "max", "sum_max", "mean_max", "mean_sum"]
 
@@ -73,9 +75,9 @@ def test_cell_channels_and_no_edges():
 
 
 def test_invalid_arguments_are_named():
-    with pytest.raises(ValueError, match="hidden must be at least 1"):
+    with pytest.raises(ValueError, match="hidden\n  Input should be greater than or equal to 1"):
         InteractionGNN(hidden=0)
-    with pytest.raises(ValueError, match="unknown aggregation 'median'"):
+    with pytest.raises(ValueError, match="aggregation\n  Input should be 'sum'"):
         InteractionGNN(aggregation="median")  # type: ignore[arg-type]
 
 
@@ -159,22 +161,22 @@ def test_bfloat16_precision_keeps_float32_outputs_and_trains():
 
 
 def test_builder_hyperparameters_are_typed():
-    signature = inspect.signature(exatrkx_gnn, eval_str=True)
+    parameters = {p.name: p for p in keyword_parameters(InteractionGNN)}
     names = {
         "spatial_channels", "cell_channels", "hidden", "hidden_activation", "layernorm",
         "nb_node_layer", "nb_edge_layer", "n_graph_iters", "aggregation", "directed", "checkpointing",
         "precision",
     }
-    assert names <= set(signature.parameters)
-    for name, param in signature.parameters.items():
+    assert names <= set(parameters)
+    for name, param in parameters.items():
         assert param.kind is inspect.Parameter.KEYWORD_ONLY, name
         assert param.default is not inspect.Parameter.empty, name
         assert param.annotation is not inspect.Parameter.empty, name
-    assert typing.get_origin(signature.parameters["aggregation"].annotation) is typing.Literal
-    assert set(typing.get_args(signature.parameters["aggregation"].annotation)) >= {"sum", "max", "sum_max"}
-    assert "ReLU" in typing.get_args(signature.parameters["hidden_activation"].annotation)
+    assert typing.get_origin(parameters["aggregation"].annotation) is typing.Literal
+    assert set(typing.get_args(parameters["aggregation"].annotation)) >= {"sum", "max", "sum_max"}
+    assert "ReLU" in typing.get_args(parameters["hidden_activation"].annotation)
     for bounded in ("hidden", "n_graph_iters", "nb_node_layer", "nb_edge_layer"):
-        annotation = signature.parameters[bounded].annotation
+        annotation = parameters[bounded].annotation
         assert typing.get_origin(annotation) is typing.Annotated, bounded
     task_signature = inspect.signature(InteractionGNNTask, eval_str=True)
     assert {"edge_cut", "weight", "regime", "phi_slope_max", "z0_max", "deta_max"} <= set(task_signature.parameters)
@@ -280,7 +282,7 @@ def test_infer_writes_scored_edges_that_a_stored_graph_task_reads():
     task = make_task()
     torch.manual_seed(0)
     model = InteractionGNN(hidden=8, n_graph_iters=1)
-    out = task.infer(model, event.to_row())
+    out = Event.from_row(task.infer(model, event.to_row()))
     expected = task.prepare(event.to_row())["edge_index"]
     np.testing.assert_array_equal(np.stack([out.edges["src"], out.edges["dst"]]), expected)
     assert out.edges["score"].dtype == np.float32 and out.edges["score"].shape == (expected.shape[1],)
@@ -353,9 +355,7 @@ def test_batch_loss_is_the_mean_of_event_losses():
 
 @pytest.mark.slow
 def test_tiny_training_run_lowers_the_loss():
-    from raytrack.families.tracking.simulate import SimulationSettings, simulate_events
-
-    event = next(iter(simulate_events(1, seed=3, settings=SimulationSettings(rfactor=0.01))))
+    (event,) = simulated_events(1, seed=3, rfactor=0.01)
     task = InteractionGNNTask(edge_cut=0.5, weight=2.0)
     task.options = TrackingDataOptions(pt_signal_cut=0.5)
     batch = task.collate([task.prepare(event.to_row())])

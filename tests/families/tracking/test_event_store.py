@@ -1,16 +1,18 @@
-"""The Parquet event store: round trips, layout, validation and error messages."""
+"""Events in the sample store: the tracking schema, contract dtypes, groups, graphs, errors."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from raytrack.families.tracking.event import CELL_COLUMNS, HIT_COLUMNS, PARTICLE_COLUMNS, Event
-from raytrack.store.reader import META_FILE, EventStore, EventStoreError, write_store
+from raytrack.families.tracking.event_store import (
+    GRAPH_COLUMNS, columns_of, event_counts, read_event, write_events,
+)
+from raytrack.store.columns import StoreError
+from raytrack.store.sample_store import SampleStore
 
 
 def make_event(event_id: int, n_hits: int = 50, n_particles: int = 7, seed: int | None = None,
@@ -51,194 +53,106 @@ def _events(ids, **kwargs):
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> EventStore:
-    return write_store(
-        tmp_path / "store", _events(range(10, 30)), provenance={"test": True},
+def store(tmp_path: Path) -> SampleStore:
+    return write_events(
+        tmp_path / "store", _events(range(10, 30)), provenance={"test": True}, source="unit",
         events_per_file=8, row_group_events=3,
     )  # fmt: skip
 
 
-def test_round_trip_keeps_every_column_with_contract_dtypes(store: EventStore) -> None:
+def test_round_trip_keeps_every_column_with_contract_dtypes(store: SampleStore) -> None:
     events = {e.event_id: e for e in _events(range(10, 30))}
-    assert len(store) == 20
-    assert store.event_ids() == list(range(10, 30))
+    assert len(store) == 20 and store.key == "event_id" and store.source == "unit"
+    assert store.ids() == list(range(10, 30))
+    assert columns_of(store, "hit") == list(HIT_COLUMNS)
+    assert columns_of(store, "particle") == list(PARTICLE_COLUMNS)
     for event_id in (10, 17, 29):
-        original = events[event_id]
-        hits = store.hits(event_id)
-        assert list(hits.columns) == list(HIT_COLUMNS)
+        original, back = events[event_id], read_event(store, event_id)
         for name, dtype in HIT_COLUMNS.items():
-            assert hits[name].dtype == dtype, name
-            np.testing.assert_array_equal(hits[name], original.hits[name].astype(dtype))
-        particles = store.particles(event_id)
-        assert list(particles.columns) == list(PARTICLE_COLUMNS)
+            assert back.hits[name].dtype == dtype, name
+            np.testing.assert_array_equal(back.hits[name], original.hits[name].astype(dtype))
         for name, dtype in PARTICLE_COLUMNS.items():
-            assert particles[name].dtype == dtype, name
-            np.testing.assert_array_equal(particles[name], original.particles[name].astype(dtype))
-        event = store.event(event_id)
-        assert event.event_id == event_id and event.num_hits == original.num_hits
-        assert set(event.to_row()) == set(store.columns)
+            assert back.particles[name].dtype == dtype, name
+            np.testing.assert_array_equal(back.particles[name], original.particles[name].astype(dtype))
+        assert back.event_id == event_id and back.num_hits == original.num_hits
+        assert set(back.to_row()) == set(store.columns)
 
 
-def test_layout_files_row_groups_and_metadata(store: EventStore) -> None:
-    import pyarrow.parquet as pq
-
-    meta = store.metadata
-    assert meta["schema_version"] == 1
-    assert meta["provenance"] == {"test": True}
-    assert meta["counts"]["events"] == 20
-    assert meta["counts"]["hits"] == sum(e.num_hits for e in _events(range(10, 30)))
-    assert meta["counts"]["particles"] == 20 * 7
-    assert meta["columns"][0] == "event_id" and "p_pt" in meta["columns"]
-    assert [f["events"] for f in meta["files"]] == [8, 8, 4]
-    assert sorted(p.name for p in store.path.iterdir()) == [
-        "meta.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet",
-    ]  # fmt: skip
-    first = pq.ParquetFile(store.files[0])
-    assert first.num_row_groups == 3  # 3 + 3 + 2 events
-    assert first.schema_arrow.field("x").type.value_type == "float"
-
-
-def test_iter_rows_streams_subsets_and_columns(store: EventStore) -> None:
-    rows = list(store.iter_rows())
-    assert [r["event_id"] for r in rows] == list(range(10, 30))
-    assert isinstance(rows[0]["event_id"], int)
-    assert rows[3]["x"].dtype == np.float32
-    some = list(store.iter_rows(event_ids=[28, 11, 19], columns=["x", "p_pt"]))
-    assert [r["event_id"] for r in some] == [11, 19, 28]
-    assert set(some[0]) == {"event_id", "x", "p_pt"}
-    np.testing.assert_array_equal(some[2]["x"], store.hits(28)["x"])
-    with pytest.raises(KeyError, match="not in event store"):
-        list(store.iter_rows(event_ids=[999]))
-    with pytest.raises(KeyError, match="unknown column"):
-        list(store.iter_rows(columns=["nope"]))
+def test_counts_and_groups(store: SampleStore) -> None:
+    counts = event_counts(store)
+    assert counts == {
+        "events": 20, "hits": sum(e.num_hits for e in _events(range(10, 30))),
+        "particles": 20 * 7, "edges": 0,
+    }  # fmt: skip
+    assert {c.group for c in store.schema.columns} == {"hit", "particle"}
+    assert [len(f.name) > 0 for f in store.files] == [True, True, True]
 
 
 def test_cell_and_extra_columns_are_kept(tmp_path: Path) -> None:
     events = _events(range(3), cells=True)
     for e in events:
         e.hits["layer_order"] = np.arange(e.num_hits, dtype=np.int16)  # type: ignore[index]
-    store = write_store(tmp_path / "s", events, provenance={})
-    hits = store.hits(1)
-    assert list(hits.columns) == list(HIT_COLUMNS) + list(CELL_COLUMNS) + ["layer_order"]
+        e.hits["emb_0"] = np.linspace(0, 1, e.num_hits)  # type: ignore[index]  float64 extra
+    store = write_events(tmp_path / "s", events, provenance={})
+    assert columns_of(store, "hit") == list(HIT_COLUMNS) + list(CELL_COLUMNS) + ["emb_0", "layer_order"]
+    hits = read_event(store, 1).hits
     assert hits["leta"].dtype == np.float32 and hits["layer_order"].dtype == np.int16
-
-
-def test_missing_store_and_not_a_store(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nowhere")):
-        EventStore(tmp_path / "nowhere")
-    (tmp_path / "plain").mkdir()
-    with pytest.raises(EventStoreError, match="no meta.json"):
-        EventStore(tmp_path / "plain")
-
-
-def test_corrupt_or_missing_parquet_file_is_named(store: EventStore) -> None:
-    victim = store.files[1]
-    victim.write_bytes(victim.read_bytes()[:100])
-    with pytest.raises(EventStoreError, match="part-00001.parquet"):
-        EventStore(store.path)
-    victim.unlink()
-    with pytest.raises(EventStoreError, match="missing its Parquet file .*part-00001.parquet"):
-        EventStore(store.path)
-
-
-def test_corrupt_data_pages_are_named_when_read(store: EventStore) -> None:
-    victim = store.files[0]
-    data = bytearray(victim.read_bytes())
-    data[4:600] = b"\xff" * 596  # inside the first row group's pages; the footer survives
-    victim.write_bytes(bytes(data))
-    reopened = EventStore(store.path)
-    with pytest.raises(EventStoreError, match="part-00000.parquet"):
-        list(reopened.iter_rows())
-
-
-def test_refuses_to_overwrite_unless_asked(store: EventStore, tmp_path: Path) -> None:
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        write_store(store.path, _events([1]), provenance={})
-    replaced = write_store(store.path, _events([1, 2]), provenance={"v": 2}, overwrite=True)
-    assert len(replaced) == 2 and replaced.metadata["provenance"] == {"v": 2}
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dirs left
-    other = tmp_path / "not_a_store"
-    other.mkdir()
-    (other / "precious.txt").write_text("keep me")
-    with pytest.raises(EventStoreError, match="not an event store"):
-        write_store(other, _events([1]), provenance={}, overwrite=True)
-
-
-def test_interrupted_write_leaves_nothing_that_looks_like_a_store(tmp_path: Path) -> None:
-    def events():
-        yield from _events(range(5))
-        raise RuntimeError("generator died")
-
-    with pytest.raises(RuntimeError, match="generator died"):
-        write_store(tmp_path / "s", events(), provenance={}, row_group_events=2)
-    assert list(tmp_path.iterdir()) == []
+    assert hits["emb_0"].dtype == np.float32  # float64 extras are stored as float32
 
 
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda e: e.hits.pop("x"), r"event 3: missing hit column\(s\) \['x'\]"),
-        (lambda e: e.particles.pop("nhits"), r"event 3: missing particle column\(s\) \['nhits'\]"),
+        (lambda e: e.hits.pop("x"), r"row event_id=3: .*'x'"),
+        (lambda e: e.particles.pop("nhits"), r"row event_id=3: .*'p_nhits'"),
         (lambda e: e.hits.__setitem__("volume_id", e.hits["volume_id"] + 0.5),
-         r"event 3: hit column 'volume_id' has dtype float64, which cannot be stored as int32"),
-        (lambda e: e.hits.__setitem__("y", e.hits["y"][:-1]),
-         r"event 3: hit columns differ in length"),
-        (lambda e: e.hits.__setitem__("extra", np.zeros(e.num_hits)),
-         r"event 3: unexpected hit column\(s\) \['extra'\]"),
+         r"row event_id=3: column 'volume_id'.*float64.*int32"),
+        (lambda e: e.hits.__setitem__("y", e.hits["y"][:-1]), r"row event_id=3: .*group 'hit'"),
+        (lambda e: e.hits.__setitem__("extra", np.zeros(e.num_hits)), r"row event_id=3: .*'extra'"),
     ],
 )  # fmt: skip
 def test_invalid_events_are_named(tmp_path: Path, mutate, message) -> None:
     events = _events(range(5))
     mutate(events[3])
-    with pytest.raises(EventStoreError, match=message):
-        write_store(tmp_path / "s", events, provenance={})
+    with pytest.raises(StoreError, match=message):
+        write_events(tmp_path / "s", events, provenance={})
     assert not (tmp_path / "s").exists()
 
 
-def test_duplicate_ids_and_empty_input_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(EventStoreError, match="event 2: duplicate event_id"):
-        write_store(tmp_path / "s", _events([1, 2, 2]), provenance={})
-    with pytest.raises(EventStoreError, match="no events"):
-        write_store(tmp_path / "s", [], provenance={})
-    with pytest.raises(EventStoreError, match="JSON-serialisable"):
-        write_store(tmp_path / "s", _events([1]), provenance={"f": object()})
-
-
-def test_newer_schema_version_is_refused(store: EventStore) -> None:
-    meta = json.loads((store.path / META_FILE).read_text())
-    meta["schema_version"] = 99
-    (store.path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(EventStoreError, match="schema_version 99"):
-        EventStore(store.path)
-
-
-def test_missing_event_id_message(store: EventStore) -> None:
-    with pytest.raises(KeyError, match=r"event 5 is not in event store .*ids 10\.\.29"):
-        store.hits(5)
-
-
-def test_frames_are_pandas(store: EventStore) -> None:
-    assert isinstance(store.hits(10), pd.DataFrame)
-    assert isinstance(store.particles(10), pd.DataFrame)
+def test_the_first_event_must_have_the_contract_columns(tmp_path: Path) -> None:
+    event = make_event(0)
+    event.particles.pop("q")  # type: ignore[attr-defined]
+    with pytest.raises(StoreError, match=r"event 0: missing particle column\(s\) \['q'\]"):
+        write_events(tmp_path / "s", [event], provenance={})
 
 
 def _with_graph(event: Event, src, dst) -> Event:
     score = np.linspace(0, 1, len(src), dtype=np.float32)
-    return Event(event.event_id, event.hits, event.particles, edges={"src": np.asarray(src), "dst": np.asarray(dst), "score": score})
+    edges = {"src": np.asarray(src), "dst": np.asarray(dst), "score": score}
+    return Event(event.event_id, event.hits, event.particles, edges=edges)
 
 
 def test_stage_graphs_round_trip(tmp_path: Path) -> None:
     events = [_with_graph(make_event(i, seed=i), [0, 1, 2], [1, 2, 3 + i]) for i in range(3)]
-    store = write_store(tmp_path / "graphs", events, provenance={"stage": "test"})
-    assert store.edge_columns == ["src", "dst", "score"]
-    assert store.metadata["counts"]["edges"] == 9
-    back = store.event(2)
+    store = write_events(tmp_path / "graphs", events, provenance={"stage": "test"})
+    assert columns_of(store, "edge") == ["src", "dst", "score"]
+    assert [c for c in store.schema.columns if c.group == "edge"] == list(GRAPH_COLUMNS)
+    assert event_counts(store)["edges"] == 9
+    back = read_event(store, 2)
     assert back.edge_index.tolist() == [[0, 1, 2], [1, 2, 5]]
     assert back.edges["score"].dtype == np.float32
-    assert store.event(0).num_hits == events[0].num_hits  # hits untouched by the graph
+    assert read_event(store, 0).num_hits == events[0].num_hits  # hits untouched by the graph
 
 
 def test_graph_edges_must_point_at_hits(tmp_path: Path) -> None:
     event = _with_graph(make_event(0, n_hits=5, seed=0), [0], [5])
-    with pytest.raises(EventStoreError, match=r"edge ends must be hit positions in \[0, 5\)"):
-        write_store(tmp_path / "bad", [event], provenance={})
+    with pytest.raises(StoreError, match=r"edge ends must be hit positions in \[0, 5\)"):
+        write_events(tmp_path / "bad", [event], provenance={})
+
+
+def test_a_v1_store_reads_as_events() -> None:
+    """Stores written by raytrack 0.1 need no regeneration: their events read as before."""
+    v1 = SampleStore(Path(__file__).parents[2] / "store" / "files" / "v1_graph")
+    event = read_event(v1, v1.ids()[0])
+    assert event.num_hits > 0 and event.edge_index is not None
+    assert event_counts(v1)["edges"] == v1.counts["edge"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -175,13 +174,12 @@ def test_input_checks():
     assert m.n_particles == 0 and math.isnan(m.efficiency)
 
 
-def test_fast_on_100k_hits():
+def test_a_full_size_event_of_100k_hits():
+    """Its speed is measured in benchmarks/component_speed.py; here, that the numbers are right."""
     rng = np.random.default_rng(0)
     n = 100_000
     pid = rng.integers(0, 10_000, n)
     lab = np.where(rng.random(n) < 0.9, pid, rng.integers(0, 10_000, n))
     pt = rng.random(10_000)[pid] * 3
-    t0 = time.perf_counter()
     m = tracking_metrics(pid, lab, pt=pt, pt_min=1.0)
-    assert time.perf_counter() - t0 < 1.0
     assert 0.9 < m.efficiency <= 1.0

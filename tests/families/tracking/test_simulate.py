@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from raytrack.families.tracking.detector import BARREL, trackml_detector
 from raytrack.families.tracking.event import HIT_COLUMNS, PARTICLE_COLUMNS
 from raytrack.families.tracking.helix import C_LIGHT, highland_theta0, propagate
+from raytrack.families.tracking.event_store import read_event
 from raytrack.families.tracking.simulate import (
     SimulationSettings,
     event_rng,
@@ -206,39 +207,39 @@ def test_detector_presets(detector):
 def test_generate_store_reads_back_identical(tmp_path):
     settings = SimulationSettings(rfactor=0.02)
     store = generate_store(tmp_path / "store", 4, seed=9, settings=settings)
-    meta = store.metadata["provenance"]
+    meta = store.provenance
     assert meta["seed"] == 9 and meta["settings"] == settings.model_dump(mode="json")
-    assert meta["generator"] and "schema_version" in meta
-    assert store.event_ids() == [0, 1, 2, 3]
+    assert meta["generator"] and store.source == "detector_sim"
+    assert store.ids() == [0, 1, 2, 3]
     for original in simulate_events(4, seed=9, settings=settings):
-        hits = store.hits(original.event_id)
-        particles = store.particles(original.event_id)
+        back = read_event(store, original.event_id)
         for name in HIT_COLUMNS:
-            assert np.array_equal(hits[name].to_numpy(), original.hits[name]), name
+            assert np.array_equal(back.hits[name], original.hits[name]), name
         for name in PARTICLE_COLUMNS:
-            assert np.array_equal(particles[name].to_numpy(), original.particles[name]), name
+            assert np.array_equal(back.particles[name], original.particles[name]), name
     with pytest.raises(FileExistsError):
         generate_store(tmp_path / "store", 1, seed=9)
 
 
 def test_generate_command(tmp_path, capsys):
-    import argparse
+    from raytrack.cli import build_parser
+    from raytrack.store.sample_store import SampleStore
 
-    from raytrack.families.tracking import generate_command
-
-    parser = argparse.ArgumentParser()
-    generate_command.add_commands(parser.add_subparsers())
+    parser = build_parser()
     store = tmp_path / "cli"
     args = parser.parse_args(
-        ["generate", str(store), "--events", "2", "--seed", "4", "--rfactor", "0.02",
+        ["generate", "detector_sim", str(store), "--events", "2", "--seed", "4", "--rfactor", "0.02",
          "--noise-ratio", "0.1", "--b-field", "3", "--no-multiple-scattering"]
-    )
+    )  # fmt: skip
     assert args.run(args) == 0
-    from raytrack.store.reader import EventStore
-
-    meta = EventStore(store).metadata["provenance"]
+    assert "2 events (" in capsys.readouterr().out
+    opened = SampleStore(store)
+    meta = opened.provenance
     assert meta["settings"]["b_field"] == 3.0 and meta["settings"]["multiple_scattering"] is False
-    assert meta["settings"]["rfactor"] == 0.02 and meta["seed"] == 4
-    bad = parser.parse_args(["generate", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"])
+    assert meta["settings"]["rfactor"] == 0.02 and meta["seed"] == 4 and opened.source == "detector_sim"
+    bad = parser.parse_args(["generate", "detector_sim", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"])
     assert bad.run(bad) == 2
-    assert "--pt-min" in capsys.readouterr().err
+    assert "pt_min" in capsys.readouterr().err
+    again = parser.parse_args(["generate", "detector_sim", str(store), "--events", "1"])
+    assert again.run(again) == 1  # exists: refused without --overwrite
+    assert "--overwrite" in capsys.readouterr().err

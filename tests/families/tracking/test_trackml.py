@@ -12,7 +12,8 @@ import pytest
 
 from raytrack.families.tracking.cells import load_detectors
 from raytrack.families.tracking.event import CELL_COLUMNS, HIT_COLUMNS, PARTICLE_COLUMNS
-from raytrack.store.reader import EventStore
+from raytrack.families.tracking.event_store import event_counts, read_event
+from raytrack.store.sample_store import SampleStore
 from raytrack.families.tracking.trackml import (
     convert_trackml,
     find_trackml_events,
@@ -222,39 +223,36 @@ def test_missing_file_is_named(tmp_path: Path, trackml_dir: Path) -> None:
 
 def test_convert_round_trip(trackml_dir: Path, real_event, tmp_path: Path) -> None:
     store = convert_trackml(trackml_dir, tmp_path / "store")
-    assert isinstance(store, EventStore)
-    assert store.event_ids() == [1]
-    meta = store.metadata
-    assert meta["counts"] == {"events": 1, "hits": 5527, "particles": 548, "edges": 0}
-    assert meta["provenance"]["reader"] == "trackml"
-    assert meta["provenance"]["detectors"] == "detectors.csv.gz"
-    hits = store.hits(1)
+    assert isinstance(store, SampleStore) and store.source == "trackml"
+    assert store.ids() == [1]
+    assert event_counts(store) == {"events": 1, "hits": 5527, "particles": 548, "edges": 0}
+    assert store.provenance["reader"] == "trackml"
+    assert store.provenance["detectors"] == "detectors.csv.gz"
+    back = read_event(store, 1)
     for name in list(HIT_COLUMNS) + list(CELL_COLUMNS):
-        np.testing.assert_array_equal(hits[name], real_event.hits[name])
-    particles = store.particles(1)
+        np.testing.assert_array_equal(back.hits[name], real_event.hits[name])
     for name in PARTICLE_COLUMNS:
-        np.testing.assert_array_equal(particles[name], real_event.particles[name])
+        np.testing.assert_array_equal(back.particles[name], real_event.particles[name])
     with pytest.raises(FileExistsError):
         convert_trackml(trackml_dir, tmp_path / "store")
 
 
 def test_convert_cli_acts(shared_data: Path, tmp_path: Path, capsys) -> None:
-    import argparse
 
-    from raytrack.families.tracking import convert_command
+    from raytrack.cli import build_parser
 
-    parser = argparse.ArgumentParser()
-    convert_command.add_commands(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(["convert", "trackml", str(shared_data / "acts"), str(tmp_path / "s")])
     with pytest.warns(UserWarning):
         assert args.run(args) == 0
     out = capsys.readouterr().out
-    assert "wrote 1 events (555 hits, 100 particles)" in out
+    assert "1 events (555 hits, 100 particles)" in out
     assert "event000000000: dropped 75 hits without a finite position" in out
     assert "filled columns absent from the source: weight, nhits" in out
-    meta = EventStore(tmp_path / "s").metadata
-    assert meta["provenance"]["filled_columns"] == ["weight", "nhits"]
-    assert meta["provenance"]["renumbered_particle_ids"] == {"event000000000": {"0": 6803228196865}}
-    assert meta["provenance"]["dropped_hits"] == {"event000000000": 75}
-    assert args.run(args) == 2  # exists: refused without --overwrite
+    meta = SampleStore(tmp_path / "s").provenance
+    assert meta["filled_columns"] == ["weight", "nhits"]
+    assert meta["renumbered_particle_ids"] == {"event000000000": {"0": 6803228196865}}
+    assert meta["dropped_hits"] == {"event000000000": 75}
+    assert meta["settings"] == {"path": str(shared_data / "acts")}
+    assert args.run(args) == 1  # exists: refused without --overwrite
     assert "--overwrite" in capsys.readouterr().err

@@ -1,0 +1,60 @@
+"""Checks across sections that need the model: the tuned metric, ASHA against the epochs, and
+the training section against the task (its optimizers, loss terms and metrics).
+
+Each returns ``(location, message)`` pairs; :mod:`raytrack.config.validate` reports them with
+their YAML lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from raytrack.config.paths import Loc
+from raytrack.suggest import unknown_message
+
+Setting = Callable[[str], Any]
+"""The validated value of a dotted setting (its default when absent, ``None`` when invalid)."""
+
+
+def allowed_metrics(entry: Any) -> list[str]:
+    """What a model reports each epoch: ``train_loss`` and ``val_<metric>`` of its task."""
+    return ["train_loss", *(f"val_{m}" for m in entry.task.metrics)]
+
+
+def train_task_problems(entry: Any, setting: Setting) -> list[tuple[Loc, str]]:
+    """The ``train`` section against the task: optimizer and loss-term names, stage metrics."""
+    from raytrack.config.training import train_problems
+
+    train = setting("train")
+    if entry is None or train is None:
+        return []
+    return [(("train", *loc), message) for loc, message in train_problems(train, entry.task, allowed_metrics(entry))]
+
+
+def tune_problems(entry: Any, setting: Setting, searched_epochs: list[int] | None) -> list[tuple[Loc, str]]:
+    """The tuned metric is one the model reports; ASHA's rungs fit in the trials' epochs.
+
+    ``searched_epochs``: the values a search over ``train.max_epochs`` may take (``None`` when
+    it is not searched).
+    """
+    found: list[tuple[Loc, str]] = []
+    metric = setting("tune.metric")
+    if entry is not None and metric is not None and metric not in allowed_metrics(entry):
+        allowed = allowed_metrics(entry)
+        found.append((("tune", "metric"), unknown_message("metric", metric, allowed, f" of model {entry.name!r}")))
+    train = setting("train")  # its max_epochs may come from its stages; if invalid, the key alone
+    epochs = train.max_epochs if train is not None else setting("train.max_epochs")
+    what = "train.max_epochs"
+    if searched_epochs:
+        epochs, what = max(searched_epochs), "the largest searched train.max_epochs"
+    max_t, grace = setting("tune.scheduler.max_t"), setting("tune.scheduler.grace_period")
+    if setting("tune.scheduler.name") != "asha" or epochs is None:
+        return found
+    if max_t is not None and max_t > epochs:
+        found.append(
+            (("tune", "scheduler", "max_t"), f"max_t ({max_t}) exceeds {what} ({epochs}): no trial runs that long")
+        )
+    top = f"{max_t}" if max_t is not None else f"{epochs} = {what}"
+    if grace is not None and grace > (max_t if max_t is not None else epochs):
+        found.append((("tune", "scheduler", "grace_period"), f"grace_period ({grace}) exceeds ASHA's max_t ({top})"))
+    return found
