@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The sibling modules below import raytrack only inside their functions.
-from event_stream_layout import layout_study
-from event_stream_readers import (
+from event_stream_layout import layout_study  # noqa: E402
+from event_stream_readers import (  # noqa: E402
     READER_NAMES,
     READERS,
     dir_mb,

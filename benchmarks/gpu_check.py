@@ -24,8 +24,8 @@ import torch
 
 from raytrack.config.schema import Experiment
 from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-from raytrack.pipeline.infer import infer_store
 from raytrack.families.tracking.tracks import TrackSettings, evaluate_tracks
+from raytrack.pipeline.infer import infer_store
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source

@@ -56,7 +56,12 @@ from typing import Any
 
 # The sibling modules below import raytrack only inside their functions.
 from sweep_overhead_analysis import driver_phases, ray_process_starts, trial_breakdowns
-from sweep_overhead_experiments import SWEEP_CONCURRENCY, overhead_experiment, sweep_experiment, variants
+from sweep_overhead_experiments import (
+    SWEEP_CONCURRENCY,
+    overhead_experiment,
+    sweep_experiment,
+    variants,
+)
 from sweep_overhead_optuna import child_optuna, child_optuna_worker
 from sweep_overhead_probes import child_probed_tune
 from sweep_overhead_processes import CORES, ROOT, child_env, keep_failure, run_child, uptime

@@ -59,9 +59,9 @@ def child_optuna_worker(args: argparse.Namespace) -> int:
 
     from raytrack.config import apply_trial_config, load_experiment
     from raytrack.config.search import encode_choice, searched
-    from raytrack.tune.data import event_splits, open_event_store
     from raytrack.train.loop import run_training
     from raytrack.train.session import LocalSession
+    from raytrack.tune.data import event_splits, open_event_store
     from raytrack.tune.trainable import store_row_source
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

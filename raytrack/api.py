@@ -54,21 +54,11 @@ def tune_experiment(
     return SweepResult(sweep.path, summary.trials, summary.best_value, summary.best_yaml, summary.best_checkpoint)
 
 
-def fixed_run(experiment: Experiment) -> Experiment:
-    """``experiment`` as a single trial: one sample, FIFO; it must have nothing to search."""
-    if experiment.search:
-        raise ValueError(
-            f"a training run is a fixed experiment, but search has {len(experiment.search)} "
-            f"setting(s): {', '.join(experiment.search)}; tune it instead"
-        )
-    scheduler = experiment.tune.scheduler.model_copy(update={"name": "fifo"})
-    tune_section = experiment.tune.model_copy(update={"num_samples": 1, "scheduler": scheduler})
-    return experiment.model_copy(update={"tune": tune_section})
-
-
 def train_experiment(
     experiment: Experiment | str | Path, *, name: str | None = None, address: str | None = None,
     verbose: int = 1,
 ) -> SweepResult:  # fmt: skip
     """Train one fixed experiment (e.g. a sweep's ``best.yaml``) as a single trial."""
+    from raytrack.config.resolve import fixed_run
+
     return tune_experiment(fixed_run(_experiment(experiment)), name=name, address=address, verbose=verbose)

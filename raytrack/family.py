@@ -21,8 +21,9 @@ resolved with importlib when first needed, so that discovering families (and ``r
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from raytrack.store.columns import StoreSchema
 
-Ref = Union[str, Callable[..., Any], type]
+Ref = Union[str, Callable[..., Any], type]  # noqa: UP007 (a runtime alias, Python 3.10)
 """An implementation, or its ``"module:attribute"`` path (resolved on first use)."""
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from raytrack.family import DataSource, Evaluator, Family, ModelSpec, resolve
 from raytrack.suggest import unknown_message

@@ -71,8 +71,8 @@ def simulated_store(tmp_path_factory):
     graph with every event, for stages that read a previous stage's graph.
     """
     from raytrack.families.tracking.event_store import write_events
-    from raytrack.families.tracking.simulate import provenance
     from raytrack.families.tracking.sim_settings import SimulationSettings
+    from raytrack.families.tracking.simulate import provenance
 
     made: dict[tuple, Path] = {}
 

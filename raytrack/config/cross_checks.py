@@ -7,7 +7,8 @@ their YAML lines.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from raytrack.config.paths import Loc
 from raytrack.suggest import unknown_message

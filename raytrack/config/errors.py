@@ -7,8 +7,9 @@ key``, ``wrong type``, ``out of range``), then the rule and the value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 

@@ -10,7 +10,8 @@ resumes.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from raytrack.config.schema import Experiment
 from raytrack.config.training import OPTIMIZERS, SCHEDULERS, optimizer_argument_types

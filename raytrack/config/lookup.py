@@ -8,7 +8,8 @@ problems found on the way, each at its YAML location.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from raytrack.config.paths import Loc, Namespaces
 

@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 from raytrack.config.schema import Experiment, Section
 from raytrack.suggest import unknown_message
 
-Loc = tuple[Union[str, int], ...]
+Loc = tuple[str | int, ...]
 
 SEARCHABLE_ROOTS = ("model", "data", "train")
 """Top-level sections whose settings a sweep may search (``model`` only below ``hparams``)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -18,8 +19,8 @@ from raytrack.config.errors import ConfigError, Problem
 from raytrack.config.paths import (
     PathError,
     Target,
-    keyword_list,
     experiment_namespaces,
+    keyword_list,
     resolve_search_key,
     set_path,
 )
@@ -98,3 +99,15 @@ def fixed_experiment(exp: Experiment, values: Mapping[str, Any]) -> Experiment:
     data["search"] = {}
     data["tune"]["num_samples"] = 1
     return validate_experiment(data, source="fixed experiment")
+
+
+def fixed_run(experiment: Experiment) -> Experiment:
+    """``experiment`` as a single trial: one sample, FIFO; it must have nothing to search."""
+    if experiment.search:
+        raise ValueError(
+            f"a training run is a fixed experiment, but search has {len(experiment.search)} "
+            f"setting(s): {', '.join(experiment.search)}; tune it instead"
+        )
+    scheduler = experiment.tune.scheduler.model_copy(update={"name": "fifo"})
+    tune_section = experiment.tune.model_copy(update={"num_samples": 1, "scheduler": scheduler})
+    return experiment.model_copy(update={"tune": tune_section})

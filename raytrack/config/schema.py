@@ -11,7 +11,7 @@ taken from the directory the command runs in.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -40,8 +40,8 @@ class GenerateSection(Section):
     against the data source's own settings model.
     """
 
-    events: Optional[int] = Field(None, ge=1)
-    seed: Optional[int] = None
+    events: int | None = Field(None, ge=1)
+    seed: int | None = None
     """Default 0 for simulators."""
     settings: dict[str, Any] = Field(default_factory=dict)
     """The data source's settings (for the detector simulation: ``rfactor``, ``noise_ratio``, ...)."""
@@ -50,15 +50,15 @@ class GenerateSection(Section):
 class DataSection(Section):
     store: str
     """Path of the Parquet sample store."""
-    source: Optional[str] = None
+    source: str | None = None
     """The data source the store comes from (``raytrack validate`` lists them); default: the
     model's first source. Builds the store from ``generate`` when it does not exist, and must
     agree with the source an existing store records."""
-    generate: Optional[GenerateSection] = None
+    generate: GenerateSection | None = None
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     """Fractions of the store's samples for training, validation and test (sum to 1)."""
     split_seed: int = 0
-    max_events: Optional[int] = Field(None, ge=1)
+    max_events: int | None = Field(None, ge=1)
     """Use only the first ``max_events`` samples of the store (before splitting)."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The model's dataset options (for tracking models: ``pt_signal_cut``, ``true_edges``, ...)."""
@@ -88,13 +88,13 @@ class SearchParam(Section):
     :mod:`raytrack.config.search` checks the grammar and translates it to Ray Tune.
     """
 
-    type: Optional[Literal["float", "int", "choice", "grid"]] = None
-    low: Optional[float | int] = None
-    high: Optional[float | int] = None
+    type: Literal["float", "int", "choice", "grid"] | None = None
+    low: float | int | None = None
+    high: float | int | None = None
     log: bool = False
-    step: Optional[float | int] = None
-    choices: Optional[list[Any]] = None
-    grid: Optional[list[Any]] = None
+    step: float | int | None = None
+    choices: list[Any] | None = None
+    grid: list[Any] | None = None
 
 
 class TuneSchedulerSection(Section):
@@ -103,7 +103,7 @@ class TuneSchedulerSection(Section):
     """Epochs every trial runs before ASHA may stop it."""
     reduction_factor: float = Field(2.0, gt=1)
     brackets: int = Field(1, ge=1)
-    max_t: Optional[int] = Field(None, ge=1)
+    max_t: int | None = Field(None, ge=1)
     """Epochs at which ASHA's top rung sits; default ``train.max_epochs``."""
 
 
@@ -112,26 +112,26 @@ class TuneSection(Section):
     mode: Literal["min", "max"] = "min"
     num_samples: int = Field(1, ge=1)
     searcher: Literal["random", "grid", "optuna"] = "random"
-    seed: Optional[int] = 0
+    seed: int | None = 0
     scheduler: TuneSchedulerSection = Field(default_factory=TuneSchedulerSection)
-    max_concurrent_trials: Optional[int] = Field(None, ge=1)
-    time_budget_s: Optional[float] = Field(None, gt=0)
+    max_concurrent_trials: int | None = Field(None, ge=1)
+    time_budget_s: float | None = Field(None, gt=0)
 
 
 class WandbSection(Section):
     enabled: bool = False
     project: str = "raytrack"
-    entity: Optional[str] = None
-    group: Optional[str] = None
-    mode: Optional[Literal["online", "offline", "disabled"]] = None
+    entity: str | None = None
+    group: str | None = None
+    mode: Literal["online", "offline", "disabled"] | None = None
     """Default: ``online`` when ``WANDB_API_KEY`` is set, else ``offline``."""
 
 
 class MlflowSection(Section):
     enabled: bool = False
-    tracking_uri: Optional[str] = None
+    tracking_uri: str | None = None
     """Default: ``sqlite:///<storage>/mlflow.db``."""
-    experiment_name: Optional[str] = None
+    experiment_name: str | None = None
     """Default: the experiment's ``name``."""
 
 

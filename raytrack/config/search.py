@@ -20,9 +20,15 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
-from raytrack.config.paths import Loc, Target, experiment_namespaces, numeric_kind, resolve_search_key
+from raytrack.config.paths import (
+    Loc,
+    Target,
+    experiment_namespaces,
+    numeric_kind,
+    resolve_search_key,
+)
 from raytrack.config.schema import Experiment, SearchParam
 
 Issue = tuple[Loc, str]
@@ -34,10 +40,10 @@ class Spec:
     """A checked search entry."""
 
     kind: str  # "float" | "int" | "choice" | "grid"
-    low: Union[int, float, None] = None
-    high: Union[int, float, None] = None
+    low: int | float | None = None
+    high: int | float | None = None
     log: bool = False
-    step: Union[int, float, None] = None
+    step: int | float | None = None
     values: tuple[Any, ...] = ()
 
     def samples(self) -> list[tuple[Loc, Any]]:

@@ -12,11 +12,26 @@ from __future__ import annotations
 import math
 import types
 import typing
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional, Sequence, Union, get_args
+from collections.abc import Mapping, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    Union,
+    get_args,
+)
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, ValidationInfo,
-    field_validator, model_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )  # fmt: skip
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -25,7 +40,7 @@ from raytrack.suggest import unknown_message
 if TYPE_CHECKING:
     from raytrack.tasks.base import Task
 
-Loc = tuple[Union[str, int], ...]
+Loc = tuple[str | int, ...]
 Problems = list[tuple[Loc, str]]
 """(location below the section, message) pairs."""
 
@@ -83,7 +98,7 @@ def _without(annotation: Any, tensor: type) -> Any:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (Union, types.UnionType):
         kept = [_without(a, tensor) for a in args if not (isinstance(a, type) and issubclass(a, tensor))]
-        return Union[tuple(kept)] if len(kept) > 1 else kept[0]
+        return Union[tuple(kept)] if len(kept) > 1 else kept[0]  # noqa: UP007 (built at run time)
     if origin is tuple and args:
         return tuple[tuple(_without(a, tensor) for a in args)]  # type: ignore[misc]
     return annotation
@@ -182,11 +197,11 @@ class SchedulerSection(Section):
     """
 
     name: Literal["none", "plateau", "step", "warmcos", "exponential", "multistep"] = "none"
-    patience: Optional[int] = Field(None, ge=1)
-    factor: Optional[float] = Field(None, gt=0, lt=1)
-    min_lr: Optional[float] = Field(None, ge=0)
-    period: Optional[int] = Field(None, ge=1)
-    milestones: Optional[list[int]] = None
+    patience: int | None = Field(None, ge=1)
+    factor: float | None = Field(None, gt=0, lt=1)
+    min_lr: float | None = Field(None, ge=0)
+    period: int | None = Field(None, ge=1)
+    milestones: list[int] | None = None
 
     @model_validator(mode="after")
     def _settings_of_the_scheduler(self) -> SchedulerSection:
@@ -219,8 +234,8 @@ class UntilSection(Section):
 
     metric: str
     """``train_loss`` or ``val_<metric of the task>``."""
-    above: Optional[float] = None
-    below: Optional[float] = None
+    above: float | None = None
+    below: float | None = None
 
     @model_validator(mode="after")
     def _one_threshold(self) -> UntilSection:
@@ -241,13 +256,13 @@ class StageSection(Section):
     after ``epochs`` epochs or after the first epoch whose ``until`` metric passes; the last
     stage ends the run that way too (early), else at ``max_epochs``."""
 
-    name: Optional[str] = None
-    epochs: Optional[int] = Field(None, ge=1)
+    name: str | None = None
+    epochs: int | None = Field(None, ge=1)
     """At most this many epochs; may be omitted on the last stage (it runs to max_epochs)."""
-    until: Optional[UntilSection] = None
-    lr: Optional[Union[PositiveFloat, dict[str, PositiveFloat]]] = None
+    until: UntilSection | None = None
+    lr: PositiveFloat | dict[str, PositiveFloat] | None = None
     """The base rate of every optimizer, or of the ones named (the others keep their own)."""
-    batch_size: Optional[int] = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
     freeze: list[str] = Field(default_factory=list)
     """Submodules (``model.get_submodule`` names) whose parameters get no gradient."""
     loss_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
@@ -279,9 +294,9 @@ class TrainSection(Section):
     """DDP workers per trial; 1 runs the loop inside the trial without a worker group."""
     cpus_per_worker: float = Field(1.0, ge=0)
     gpus_per_worker: float = Field(0.0, ge=0)
-    grad_clip: Optional[float] = Field(None, gt=0)
+    grad_clip: float | None = Field(None, gt=0)
     seed: int = 0
-    num_threads: Optional[int] = Field(None, ge=1)
+    num_threads: int | None = Field(None, ge=1)
     """torch threads per worker; default: ``cpus_per_worker`` rounded up."""
 
     @field_validator("optimizer", "optimizers", mode="before")

@@ -10,12 +10,12 @@ training ones. Only the model lookup imports torch; nothing here imports ray.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from raytrack.config.cross_checks import allowed_metrics, train_task_problems, tune_problems
-from raytrack.config.training import train_problems
 from raytrack.config.errors import ConfigError, Problem, pydantic_errors, pydantic_message
 from raytrack.config.lookup import lookup
 from raytrack.config.paths import (
@@ -33,6 +33,7 @@ from raytrack.config.paths import (
 )
 from raytrack.config.schema import Experiment, SearchParam
 from raytrack.config.search import Spec, parse_param
+from raytrack.config.training import train_problems
 
 
 def validate_experiment(

@@ -9,8 +9,9 @@ pipeline trained on simulated events, applied to the real TrackML event.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from raytrack.family import Evaluation
 from raytrack.pipeline.evaluate import evaluate_checkpoint

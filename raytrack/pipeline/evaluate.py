@@ -8,8 +8,9 @@ evaluator must be given one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from raytrack.family import Evaluation, resolve
 

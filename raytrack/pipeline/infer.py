@@ -11,8 +11,9 @@ checkpoint and the source store. The next stage's experiment points ``data.store
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import torch
 

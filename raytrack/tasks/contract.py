@@ -21,7 +21,8 @@ metric names → a pipeline stage's output rows keep the key and declare their c
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 

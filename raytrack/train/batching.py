@@ -7,7 +7,8 @@ however large the store is.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 

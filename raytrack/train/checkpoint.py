@@ -14,16 +14,17 @@ checkpoint cannot run code.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import yaml
 from torch import nn
 
-from raytrack.config.schema import Experiment
 from raytrack.config.legacy import load_dumped
+from raytrack.config.schema import Experiment
 from raytrack.train.rng import rng_state
 
 STATE_FILE = "state.pt"

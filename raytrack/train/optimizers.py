@@ -7,7 +7,7 @@ says which parameters each optimizer trains (:meth:`raytrack.tasks.base.Task.par
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import torch
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import shutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -70,7 +71,7 @@ class LoopSession(ABC):
         """``model`` on this worker's device, not wrapped (the loop averages gradients itself)."""
         return model.to(self.device)
 
-    def broadcast_(self, tensors: list[torch.Tensor]) -> None:
+    def broadcast_(self, tensors: list[torch.Tensor]) -> None:  # noqa: B027 (no-op for one worker)
         """Overwrite ``tensors`` (on this worker's device) with rank 0's, in place."""
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:

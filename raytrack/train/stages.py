@@ -8,8 +8,9 @@ epochs with the run's settings. Epochs are numbered over the whole run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from torch import nn
 

@@ -20,8 +20,9 @@ averaged on its own (``train_loss_<term>``, unweighted).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import nn

@@ -54,8 +54,8 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from raytrack.api import fixed_run
     from raytrack.config import load_experiment
+    from raytrack.config.resolve import fixed_run
 
     experiment = load_experiment(args.experiment)
     try:

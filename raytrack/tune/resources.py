@@ -10,7 +10,7 @@ than the cluster can place would leave worker groups pending.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from raytrack.config.schema import TrainSection
 

@@ -45,7 +45,7 @@ class Sweep:
         (self.path / SWEEP_FILE).write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Sweep":
+    def load(cls, path: str | Path) -> Sweep:
         file = Path(path) / SWEEP_FILE
         if not file.is_file():
             raise FileNotFoundError(f"{path} is not a raytrack sweep directory (no {SWEEP_FILE})")

@@ -6,7 +6,8 @@ Registered only while a test uses the ``tiny_model`` fixture, so other test modu
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import pytest
 import torch

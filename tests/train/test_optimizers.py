@@ -8,7 +8,12 @@ import pytest
 import torch
 from pydantic import TypeAdapter, ValidationError
 
-from raytrack.config.training import OPTIMIZERS, OptimizerSection, TrainSection, optimizer_argument_types
+from raytrack.config.training import (
+    OPTIMIZERS,
+    OptimizerSection,
+    TrainSection,
+    optimizer_argument_types,
+)
 from raytrack.train.optimizers import optimizer_class
 
 
@@ -34,7 +39,7 @@ def test_weight_decay_is_zero_for_every_optimizer_unless_given():
 def test_argument_types_come_from_the_signature_without_tensor():
     adam = optimizer_argument_types("adam")
     assert adam["betas"] == tuple[float, float] and adam["eps"] is float and adam["amsgrad"] is bool
-    assert adam["foreach"] == Optional[bool]
+    assert adam["foreach"] == Optional[bool]  # noqa: UP045 (the typing object is compared)
     assert not {"params", "lr", "weight_decay"} & set(adam)
     assert TypeAdapter(adam["betas"]).validate_python([0.5, 0.9]) == (0.5, 0.9)
     sgd = optimizer_argument_types("sgd")
@@ -94,4 +99,4 @@ def test_optimizer_for_picks_the_override():
 def test_union_annotations_keep_their_other_members():
     from raytrack.config.training import _without
 
-    assert _without(Union[float, torch.Tensor, None], torch.Tensor) == Optional[float]
+    assert _without(Union[float, torch.Tensor, None], torch.Tensor) == Optional[float]  # noqa: UP007, UP045

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Annotated
 
 import numpy as np
 import torch

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
 from raytrack.families.exatrkx.embedding_task import Regime, check_regime
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
 from raytrack.families.exatrkx.mlp import Activation, make_mlp
 
 

@@ -48,15 +48,15 @@ import torch
 from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
-from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.options import TrackingDataOptions
-from raytrack.families.tracking.truth import apply_options, signal_edges, true_edges
-from raytrack.families.tracking.edge_metrics import efficiency_purity
 from raytrack.families.exatrkx.edge_labels import edges_in, node_features
 from raytrack.families.exatrkx.filter_inputs import EMBEDDING_PREFIX
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
 from raytrack.families.exatrkx.neighbors import radius_knn, unique_pairs
+from raytrack.families.tracking.edge_metrics import efficiency_purity
+from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.event_store import GRAPH_COLUMNS
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack.families.tracking.truth import apply_options, signal_edges, true_edges
 from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 

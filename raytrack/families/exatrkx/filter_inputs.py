@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from raytrack.families.tracking.event import Event
 from raytrack.families.exatrkx.edge_labels import node_features
+from raytrack.families.tracking.event import Event
 
 EMBEDDING_PREFIX = "emb_"
 """Hit columns ``emb_0 … emb_{M-1}`` hold a hit's embedding coordinates (``emb_channels = M``)."""

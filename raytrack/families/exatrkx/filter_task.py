@@ -41,16 +41,6 @@ import torch
 from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.exatrkx.hparams import CellChannels, EmbChannels, InChannels, SpatialChannels
-from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.event_store import GRAPH_COLUMNS
-from raytrack.families.tracking.options import TrackingDataOptions
-from raytrack.families.tracking.truth import apply_options
-from raytrack.families.tracking.edge_metrics import (
-    EDGE_CLASSIFIER_METRICS,
-    edge_classifier_metrics,
-    edge_classifier_statistics,
-)
 from raytrack.families.exatrkx.edge_labels import edge_labels, truth_weights
 from raytrack.families.exatrkx.filter_inputs import (  # noqa: F401 (embedding_* re-exported)
     EMBEDDING_PREFIX,
@@ -67,6 +57,16 @@ from raytrack.families.exatrkx.filter_training import (
     positive_weights,
     signal_hit_edges,
 )
+from raytrack.families.exatrkx.hparams import CellChannels, EmbChannels, InChannels, SpatialChannels
+from raytrack.families.tracking.edge_metrics import (
+    EDGE_CLASSIFIER_METRICS,
+    edge_classifier_metrics,
+    edge_classifier_statistics,
+)
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.event_store import GRAPH_COLUMNS
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack.families.tracking.truth import apply_options
 from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 

@@ -31,22 +31,22 @@ import torch.nn.functional as F
 from pydantic import Field, validate_call
 from torch import nn
 
-from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
-from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.event_store import GRAPH_COLUMNS
-from raytrack.families.tracking.options import TrackingDataOptions
-from raytrack.families.tracking.truth import apply_options
-from raytrack.families.tracking.edge_metrics import (
-    EDGE_CLASSIFIER_METRICS,
-    edge_classifier_metrics,
-    edge_classifier_statistics,
-)
 from raytrack.families.exatrkx.edge_labels import (
     edge_labels,
     node_features,
     truth_weights,
 )
 from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
+from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
+from raytrack.families.tracking.edge_metrics import (
+    EDGE_CLASSIFIER_METRICS,
+    edge_classifier_metrics,
+    edge_classifier_statistics,
+)
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.event_store import GRAPH_COLUMNS
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack.families.tracking.truth import apply_options
 from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
 

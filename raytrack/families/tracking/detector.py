@@ -24,9 +24,9 @@ layer are TrackML's. Lengths are in mm.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -190,14 +190,14 @@ def _disks(
 ) -> list[EndcapDisk]:
     out = []
     # -z side: layer 2 is the disk farthest from the interaction point (TrackML convention)
-    for i, z in enumerate(sorted((-z for z in zs))):
+    for i, z in enumerate(sorted(-z for z in zs)):
         out.append(EndcapDisk(volume_minus, 2 * (i + 1), z, tuple(edges), tuple(n_phi)))
     for i, z in enumerate(sorted(zs)):
         out.append(EndcapDisk(volume_plus, 2 * (i + 1), z, tuple(edges), tuple(n_phi)))
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def trackml_detector(name: DetectorName = "trackml") -> Detector:
     """A detector preset (cached; treat it as read-only)."""
     if name not in ("trackml", "trackml_barrel", "trackml_pixel"):

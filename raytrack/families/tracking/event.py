@@ -17,8 +17,9 @@ Legend (TrackML conventions, lengths in mm, momenta in GeV):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ class Event:
         return len(self.particles["particle_id"])
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Event":
+    def from_row(cls, row: Mapping[str, Any]) -> Event:
         """Build an event from a stored row (hit columns plain, particle columns ``p_``-prefixed)."""
         hits: dict[str, np.ndarray] = {}
         particles: dict[str, np.ndarray] = {}
@@ -122,7 +123,7 @@ class Event:
         return row
 
     @classmethod
-    def from_frames(cls, event_id: int, hits: pd.DataFrame, particles: pd.DataFrame) -> "Event":
+    def from_frames(cls, event_id: int, hits: pd.DataFrame, particles: pd.DataFrame) -> Event:
         return cls(
             event_id=int(event_id),
             hits={name: hits[name].to_numpy() for name in hits.columns},

@@ -20,7 +20,8 @@ are read as they are.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 

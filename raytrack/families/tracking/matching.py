@@ -104,7 +104,7 @@ class TrackingMetrics:
         )
         return out
 
-    def __add__(self, other: "TrackingMetrics") -> "TrackingMetrics":
+    def __add__(self, other: TrackingMetrics) -> TrackingMetrics:
         """Combine two events' results (same style and fraction): counts add up."""
         if not isinstance(other, TrackingMetrics):
             return NotImplemented

@@ -77,7 +77,7 @@ class SimulationSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _pt_range(self) -> "SimulationSettings":
+    def _pt_range(self) -> SimulationSettings:
         if self.pt_max <= self.pt_min:
             raise ValueError(
                 f"pt_max must be larger than pt_min, but got pt_min={self.pt_min}, "

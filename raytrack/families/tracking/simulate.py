@@ -35,9 +35,10 @@ range of events can be generated independently and always comes out the same.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
+
 from raytrack.families.tracking.detector import BARREL, trackml_detector
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.helix import propagate

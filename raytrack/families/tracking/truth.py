@@ -32,7 +32,8 @@ listed once (HyperTrack's adjacency also holds both directions and a self-loop p
 
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 

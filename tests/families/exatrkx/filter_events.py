@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from raytrack.families.exatrkx.filter_task import FilterTask
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.options import TrackingDataOptions
-from raytrack.families.exatrkx.filter_task import FilterTask
 from tests.families.exatrkx.test_interaction_gnn import straight_track_event
 
 LAYER_PAIRS = [(2, 4), (4, 6), (6, 8), (2, 6)]  # barrel layers of straight_track_event, one skip

@@ -7,15 +7,15 @@ import pytest
 import torch
 
 from raytrack.config.schema import Experiment
-from raytrack.families.tracking.event import CELL_COLUMNS, Event
 from raytrack.families.exatrkx.embedding import LayerlessEmbedding
 from raytrack.families.exatrkx.embedding_task import EmbeddingTask
 from raytrack.families.exatrkx.neighbors import radius_knn
+from raytrack.families.tracking.event import CELL_COLUMNS, Event
 from raytrack.registry import get_model
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
-from tests.families.tracking.test_truth import make_event, straight_track
 from tests.conftest import simulated_events
+from tests.families.tracking.test_truth import make_event, straight_track
 
 OPTIONS = {"pt_signal_cut": 1.0, "true_edges": "layerwise"}
 

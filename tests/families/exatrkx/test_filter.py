@@ -13,9 +13,8 @@ import pytest
 import torch
 
 from raytrack.families.exatrkx.filter import EdgeFilter
-from raytrack.registry import keyword_parameters
 from raytrack.families.exatrkx.filter_task import FilterTask
-from raytrack.registry import get_model
+from raytrack.registry import get_model, keyword_parameters
 
 # -- the model ---------------------------------------------------------------------------------
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from raytrack.families.exatrkx.filter import EdgeFilter
 from raytrack.families.tracking.event import CELL_COLUMNS
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
-from raytrack.families.exatrkx.filter import EdgeFilter
 from tests.families.exatrkx.filter_events import ConstantFilter, hand_event, make_task
 from tests.families.exatrkx.test_interaction_gnn import straight_track_event
 

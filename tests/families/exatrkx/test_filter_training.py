@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from raytrack.families.tracking.event import Event
 from raytrack.families.exatrkx.filter import EdgeFilter
-from tests.families.exatrkx.filter_events import ConstantFilter, hand_event, make_task, with_graph
+from raytrack.families.tracking.event import Event
 from tests.conftest import simulated_events, with_candidate_graph
+from tests.families.exatrkx.filter_events import ConstantFilter, hand_event, make_task, with_graph
 
 # -- sampling, chunks, metrics, inference --------------------------------------------------------
 

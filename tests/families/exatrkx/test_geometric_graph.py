@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.truth import hit_particle_pt, true_edges
 from raytrack.families.exatrkx.geometric_graph import (
     TRACKML_LAYER_PAIRS,
     GeometricGraphBuilder,
@@ -15,6 +12,8 @@ from raytrack.families.exatrkx.geometric_graph import (
     layer_keys,
     learn_layer_pairs,
 )
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.truth import hit_particle_pt, true_edges
 from tests.conftest import simulated_events
 
 

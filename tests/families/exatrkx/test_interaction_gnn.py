@@ -11,13 +11,12 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
-from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.exatrkx.gnn_task import InteractionGNNTask
 from raytrack.families.exatrkx.interaction_gnn import InteractionGNN
-from raytrack.registry import keyword_parameters
 from raytrack.families.exatrkx.mlp import ACTIVATIONS, SplitInputMLP, make_mlp
-from raytrack.registry import get_model
+from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.options import TrackingDataOptions
+from raytrack.registry import get_model, keyword_parameters
 from tests.conftest import simulated_events
 
 AGGREGATIONS = ["sum", "mean", "max", "sum_max", "mean_max", "mean_sum"]

@@ -79,7 +79,10 @@ def test_signal_auc_ranks_signal_edges_against_fake_ones():
     """True edges below the signal cut count as neither positives nor negatives."""
     from sklearn.metrics import roc_auc_score
 
-    from raytrack.families.tracking.edge_metrics import edge_classifier_metrics, edge_classifier_statistics
+    from raytrack.families.tracking.edge_metrics import (
+        edge_classifier_metrics,
+        edge_classifier_statistics,
+    )
 
     rng = np.random.default_rng(4)
     n = 20_000

@@ -9,7 +9,11 @@ import pytest
 
 from raytrack.families.tracking.event import CELL_COLUMNS, HIT_COLUMNS, PARTICLE_COLUMNS, Event
 from raytrack.families.tracking.event_store import (
-    GRAPH_COLUMNS, columns_of, event_counts, read_event, write_events,
+    GRAPH_COLUMNS,
+    columns_of,
+    event_counts,
+    read_event,
+    write_events,
 )
 from raytrack.store.columns import StoreError
 from raytrack.store.sample_store import SampleStore

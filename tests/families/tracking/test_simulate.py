@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from raytrack.families.tracking.detector import BARREL, trackml_detector
 from raytrack.families.tracking.event import HIT_COLUMNS, PARTICLE_COLUMNS
-from raytrack.families.tracking.helix import C_LIGHT, highland_theta0, propagate
 from raytrack.families.tracking.event_store import read_event
+from raytrack.families.tracking.helix import C_LIGHT, highland_theta0, propagate
 from raytrack.families.tracking.simulate import (
     SimulationSettings,
     event_rng,
@@ -39,9 +39,9 @@ def _same(a, b) -> bool:
 
 def _surface_of(det, event):
     """Surface number of every hit, from its (volume_id, layer_id)."""
-    key = {(int(v), int(l)): s for s, (v, l) in enumerate(zip(det.volume_id, det.layer_id))}
+    key = {(int(v), int(layer)): s for s, (v, layer) in enumerate(zip(det.volume_id, det.layer_id))}
     return np.array(
-        [key[(int(v), int(l))] for v, l in zip(event.hits["volume_id"], event.hits["layer_id"])]
+        [key[(int(v), int(layer))] for v, layer in zip(event.hits["volume_id"], event.hits["layer_id"])]
     )
 
 

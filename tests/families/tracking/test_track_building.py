@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from raytrack.families.tracking.track_building import build_tracks, connected_components_tracks, labels_to_submission, orient_edges, topological_order
+from raytrack.families.tracking.track_building import (
+    build_tracks,
+    connected_components_tracks,
+    labels_to_submission,
+    orient_edges,
+    topological_order,
+)
 
 
 def graph(*edges: tuple[int, int, float]) -> tuple[np.ndarray, np.ndarray]:

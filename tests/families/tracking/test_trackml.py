@@ -13,12 +13,12 @@ import pytest
 from raytrack.families.tracking.cells import load_detectors
 from raytrack.families.tracking.event import CELL_COLUMNS, HIT_COLUMNS, PARTICLE_COLUMNS
 from raytrack.families.tracking.event_store import event_counts, read_event
-from raytrack.store.sample_store import SampleStore
 from raytrack.families.tracking.trackml import (
     convert_trackml,
     find_trackml_events,
     read_trackml_event,
 )
+from raytrack.store.sample_store import SampleStore
 
 EVENT = "event000000001"
 

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raytrack.families.tracking.track_building import connected_components_tracks, labels_to_submission
-from raytrack.families.tracking.trackml_score import trackml_score
+from raytrack.families.tracking.track_building import (
+    connected_components_tracks,
+    labels_to_submission,
+)
+from raytrack.families.tracking.trackml_score import analyze_tracks, trackml_score
 from raytrack.families.tracking.walkthrough import walkthrough_tracks
-from raytrack.families.tracking.trackml_score import analyze_tracks
 
 
 def _truth(shared_data) -> pd.DataFrame:
