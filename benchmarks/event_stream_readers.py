@@ -75,7 +75,9 @@ def ensure_pyg_files(store_path: Path, out: Path) -> float:
     start = time.perf_counter()
     for row in store.iter_rows(columns=HIT_READ_COLUMNS):
         tensors = to_tensors(row)
-        torch.save(Data(**tensors, num_nodes=len(tensors["x"])), out / f"event{row['event_id']:09d}.pt")
+        torch.save(
+            Data(**tensors, num_nodes=len(tensors["x"])), out / f"event{row['event_id']:09d}.pt"
+        )
     stamp.write_text(str(len(store)))
     return time.perf_counter() - start
 
@@ -95,7 +97,9 @@ def read_ray_data(
 
     store = SampleStore(store_path)
     ds = store.dataset(columns=HIT_READ_COLUMNS, datasource_v2=datasource_v2)
-    return lambda: (to_tensors(row) for row in iter_dataset_rows(ds, batch_rows=batch_events, key=store.key))
+    return lambda: (
+        to_tensors(row) for row in iter_dataset_rows(ds, batch_rows=batch_events, key=store.key)
+    )
 
 
 def read_ray_data_v2(store_path: str, **kwargs: Any) -> Callable[[], Iterator[dict[str, Any]]]:

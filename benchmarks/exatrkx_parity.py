@@ -46,14 +46,18 @@ def raytrack(args: list[str], *, tree: Path | None, cwd: Path) -> float:
     """Run ``raytrack ARGS`` with ``tree`` first on the path; its wall time in seconds."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline"}
     if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "raytrack.cli", *args], cwd=cwd, env=env, text=True,
         capture_output=True, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
-        raise RuntimeError(f"raytrack {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"raytrack {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return time.perf_counter() - start
 
 
@@ -75,8 +79,13 @@ def fixed_runs(tree: Path | None, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("gnn", "embedding"):
         file = placed(PARITY / f"{name}_fixed.yaml", work, work / f"{name}_fixed.yaml")
-        seconds = raytrack(["train", str(file), "--name", f"parity_{name}", "--verbose", "0"], tree=tree, cwd=work)
-        out[name] = {"wall_s": round(seconds, 1), "history": history(work / "results" / f"parity_{name}")}
+        seconds = raytrack(
+            ["train", str(file), "--name", f"parity_{name}", "--verbose", "0"], tree=tree, cwd=work
+        )
+        out[name] = {
+            "wall_s": round(seconds, 1),
+            "history": history(work / "results" / f"parity_{name}"),
+        }
     graphs = work / "stores" / "parity-embedding-graphs"
     seconds = raytrack(
         ["infer", str(work / "results" / "parity_embedding"), str(work / "stores" / "parity-embedding"),
@@ -86,8 +95,13 @@ def fixed_runs(tree: Path | None, work: Path) -> dict[str, Any]:
     meta = json.loads((graphs / "meta.json").read_text())
     out["embedding_infer"] = {"wall_s": round(seconds, 1), "counts": meta["counts"]}
     file = placed(PARITY / "filter_fixed.yaml", work, work / "filter_fixed.yaml")
-    seconds = raytrack(["train", str(file), "--name", "parity_filter", "--verbose", "0"], tree=tree, cwd=work)
-    out["filter"] = {"wall_s": round(seconds, 1), "history": history(work / "results" / "parity_filter")}
+    seconds = raytrack(
+        ["train", str(file), "--name", "parity_filter", "--verbose", "0"], tree=tree, cwd=work
+    )
+    out["filter"] = {
+        "wall_s": round(seconds, 1),
+        "history": history(work / "results" / "parity_filter"),
+    }
     return out
 
 
@@ -97,7 +111,9 @@ def quickstart(tree: Path | None, work: Path) -> dict[str, Any]:
     spec["storage"] = str(work / "results")
     file = work / "quickstart.yaml"
     file.write_text(yaml.safe_dump(spec, sort_keys=False))
-    seconds = raytrack(["tune", str(file), "--name", "quickstart", "--verbose", "0"], tree=tree, cwd=work)
+    seconds = raytrack(
+        ["tune", str(file), "--name", "quickstart", "--verbose", "0"], tree=tree, cwd=work
+    )
     trials = pd.read_csv(work / "results" / "quickstart" / "trials.csv")
     return {
         "wall_s": round(seconds, 1),
@@ -140,7 +156,9 @@ def compare(before_file: Path, after_file: Path) -> int:
         print(f"fixed {name}: {len(a)} epochs, every metric {'identical' if same else 'DIFFERENT'}")
         if not same:
             for eb, ea in zip(b, a):
-                diff = {k: (eb.get(k), ea.get(k)) for k in set(eb) | set(ea) if eb.get(k) != ea.get(k)}
+                diff = {
+                    k: (eb.get(k), ea.get(k)) for k in set(eb) | set(ea) if eb.get(k) != ea.get(k)
+                }
                 print(f"  epoch {ea.get('epoch')}: {diff}")
     for part in ("quickstart", "pipeline"):
         if part in before and part in after:
@@ -151,7 +169,9 @@ def compare(before_file: Path, after_file: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", help="name of this measurement (results file suffix)")
-    parser.add_argument("--tree", type=Path, help="raytrack checkout to measure (default: this one)")
+    parser.add_argument(
+        "--tree", type=Path, help="raytrack checkout to measure (default: this one)"
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "_work" / "parity")
     parser.add_argument("--no-fixed", action="store_true", help="skip the fixed runs")
     parser.add_argument("--quickstart", action="store_true", help="also run the quickstart sweep")
@@ -166,7 +186,10 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     tree = args.tree.resolve() if args.tree else None
     commit = subprocess.run(
-        ["git", "-C", str(tree or ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "-C", str(tree or ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     out_file = RESULTS / f"exatrkx_parity_{args.label}.json"
     record: dict[str, Any] = json.loads(out_file.read_text()) if out_file.is_file() else {}

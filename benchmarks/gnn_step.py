@@ -49,7 +49,9 @@ SIZES = ((5_000, 40_000), (20_000, 160_000))
 IMPLEMENTATIONS = ("baseline", "baseline+ckpt", "raytrack", "raytrack+ckpt", "raytrack+bf16")
 
 
-def reference_make_mlp(input_size, sizes, hidden_activation="ReLU", output_activation="ReLU", layer_norm=False):
+def reference_make_mlp(
+    input_size, sizes, hidden_activation="ReLU", output_activation="ReLU", layer_norm=False
+):
     """The reference's ``make_mlp`` (Exa.TrkX ``GNN/utils.py``)."""
     from torch import nn
 
@@ -72,7 +74,13 @@ def reference_make_mlp(input_size, sizes, hidden_activation="ReLU", output_activ
     return nn.Sequential(*layers)
 
 
-def reference_model(hidden=HIDDEN, n_graph_iters=N_GRAPH_ITERS, nb_layer=NB_LAYER, aggregation="sum_max", use_checkpoint=True):
+def reference_model(
+    hidden=HIDDEN,
+    n_graph_iters=N_GRAPH_ITERS,
+    nb_layer=NB_LAYER,
+    aggregation="sum_max",
+    use_checkpoint=True,
+):
     """The reference interaction GNN, written as the reference writes it (PyG scatter)."""
     import torch
     from torch import nn
@@ -117,7 +125,11 @@ def reference_model(hidden=HIDDEN, n_graph_iters=N_GRAPH_ITERS, nb_layer=NB_LAYE
 
         def forward(self, x, edge_index):
             start, end = edge_index
-            run = (lambda f, *a: checkpoint(f, *a, use_reentrant=False)) if use_checkpoint else (lambda f, *a: f(*a))
+            run = (
+                (lambda f, *a: checkpoint(f, *a, use_reentrant=False))
+                if use_checkpoint
+                else (lambda f, *a: f(*a))
+            )
             x = run(self.node_encoder, x)
             e = run(self.edge_encoder, torch.cat([x[start], x[end]], dim=1))
             for _ in range(n_graph_iters):
@@ -206,7 +218,9 @@ def run_case(impl: str, nodes: int, edges: int, steps: int, warmup: int) -> dict
     def step() -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits_of(), y, pos_weight=pos_weight)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits_of(), y, pos_weight=pos_weight
+        )
         loss.backward()
         optimizer.step()
         return time.perf_counter() - started, time.process_time() - cpu
@@ -240,11 +254,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="fresh processes per case")
     parser.add_argument("--impl", nargs="*", default=list(IMPLEMENTATIONS))
     parser.add_argument(
-        "--sizes", nargs="*", metavar="NODES:EDGES", default=[f"{n}:{e}" for n, e in SIZES],
+        "--sizes",
+        nargs="*",
+        metavar="NODES:EDGES",
+        default=[f"{n}:{e}" for n, e in SIZES],
         help="graph sizes (default: %(default)s)",
     )
     parser.add_argument(
-        "--malloc", action="store_true",
+        "--malloc",
+        action="store_true",
         help="also run baseline, raytrack and raytrack+bf16 with glibc malloc tuned (MALLOC_ENV)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -265,7 +283,9 @@ def main() -> None:
     steps = 1 if args.quick else args.steps
     cases = [(impl, {}) for impl in args.impl]
     if args.malloc:
-        cases += [(f"{impl} [malloc]", MALLOC_ENV) for impl in ("baseline", "raytrack", "raytrack+bf16")]
+        cases += [
+            (f"{impl} [malloc]", MALLOC_ENV) for impl in ("baseline", "raytrack", "raytrack+bf16")
+        ]
     base_env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     runs: dict[tuple[str, int], list[dict]] = {}
     memory: dict[tuple[str, int], list[float]] = {}
@@ -273,9 +293,20 @@ def main() -> None:
 
     def case(impl: str, nodes: int, edges: int, env: dict, steps: int, warmup: int) -> dict:
         out = subprocess.run(
-            [sys.executable, __file__, "--case", f"{impl}:{nodes}:{edges}",
-             "--steps", str(steps), "--warmup", str(warmup)],
-            check=True, capture_output=True, text=True, env=dict(base_env, **env),
+            [
+                sys.executable,
+                __file__,
+                "--case",
+                f"{impl}:{nodes}:{edges}",
+                "--steps",
+                str(steps),
+                "--warmup",
+                str(warmup),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(base_env, **env),
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -290,38 +321,52 @@ def main() -> None:
                     peak = case(impl, nodes, edges, EXACT_RSS_ENV, 1, 0)["peak_mib"]
                     memory.setdefault((impl, nodes), []).append(peak)
                     result["exact_peak_mib"] = peak
-                print(f"round {round_ + 1}: {nodes:>6} nodes {edges:>7} edges  {impl:<24} "
-                      f"step {result['step_s']:7.3f} s (cpu {result['cpu_s']:6.2f} s)  "
-                      f"peak +{result.get('exact_peak_mib', result['peak_mib']):8.1f} MiB  "
-                      f"load {result['load']:.1f}", flush=True)
+                print(
+                    f"round {round_ + 1}: {nodes:>6} nodes {edges:>7} edges  {impl:<24} "
+                    f"step {result['step_s']:7.3f} s (cpu {result['cpu_s']:6.2f} s)  "
+                    f"peak +{result.get('exact_peak_mib', result['peak_mib']):8.1f} MiB  "
+                    f"load {result['load']:.1f}",
+                    flush=True,
+                )
 
     results = []
     for (impl, nodes), rs in runs.items():
         exact = memory.get((impl, nodes))
-        results.append({
-            "impl": impl, "nodes": nodes, "edges": rs[0]["edges"],
-            "step_s": min(r["step_s"] for r in rs),
-            "cpu_s": min(r["cpu_s"] for r in rs),
-            "peak_mib": statistics.median(exact) if exact else None,
-            "runs": rs,
-        })
+        results.append(
+            {
+                "impl": impl,
+                "nodes": nodes,
+                "edges": rs[0]["edges"],
+                "step_s": min(r["step_s"] for r in rs),
+                "cpu_s": min(r["cpu_s"] for r in rs),
+                "peak_mib": statistics.median(exact) if exact else None,
+                "runs": rs,
+            }
+        )
     print()
-    print(f"torch {__import__('torch').__version__}, {THREADS} threads, hidden {HIDDEN}, "
-          f"{N_GRAPH_ITERS} graph iterations, {NB_LAYER}-layer networks, sum_max, LayerNorm, "
-          f"directed edges; {rounds} round(s) x {steps} timed step(s); "
-          f"1-min load average {min(loads):.1f}-{max(loads):.1f}")
-    print("| graph (nodes / edges) | implementation | step time (s) | CPU time (s) | peak memory (MiB) "
-          "| time / baseline | memory / baseline |")
+    print(
+        f"torch {__import__('torch').__version__}, {THREADS} threads, hidden {HIDDEN}, "
+        f"{N_GRAPH_ITERS} graph iterations, {NB_LAYER}-layer networks, sum_max, LayerNorm, "
+        f"directed edges; {rounds} round(s) x {steps} timed step(s); "
+        f"1-min load average {min(loads):.1f}-{max(loads):.1f}"
+    )
+    print(
+        "| graph (nodes / edges) | implementation | step time (s) | CPU time (s) | peak memory (MiB) "
+        "| time / baseline | memory / baseline |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in results:
         base = next(b for b in results if b["nodes"] == r["nodes"] and b["impl"] == "baseline")
         memory_cells = (
             f"{r['peak_mib']:.0f} | {r['peak_mib'] / base['peak_mib']:.2f}"
-            if r["peak_mib"] is not None else "— | —"
+            if r["peak_mib"] is not None
+            else "— | —"
         )
         mem, mem_ratio = memory_cells.split(" | ")
-        print(f"| {r['nodes']:,} / {r['edges']:,} | {r['impl']} | {r['step_s']:.2f} | {r['cpu_s']:.2f} | "
-              f"{mem} | {r['step_s'] / base['step_s']:.2f} | {mem_ratio} |")
+        print(
+            f"| {r['nodes']:,} / {r['edges']:,} | {r['impl']} | {r['step_s']:.2f} | {r['cpu_s']:.2f} | "
+            f"{mem} | {r['step_s'] / base['step_s']:.2f} | {mem_ratio} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -35,19 +35,48 @@ OPTIONS = {"pt_signal_cut": 1.0, "noise": True, "true_edges": "layerwise"}
 STAGES = {  # the smoke spaces' models
     "embedding": {
         "name": "exatrkx_embedding",
-        "hparams": {"emb_hidden": 256, "nb_layer": 4, "emb_dim": 12, "layernorm": True, "regime": ["rp", "hnm", "norm"],
-                    "margin": 0.1, "weight": 2.0, "r_train": 0.1, "knn": 100, "r_val": 0.2, "knn_val": 150,
-                    "r_test": 0.1, "knn_test": 150},
+        "hparams": {
+            "emb_hidden": 256,
+            "nb_layer": 4,
+            "emb_dim": 12,
+            "layernorm": True,
+            "regime": ["rp", "hnm", "norm"],
+            "margin": 0.1,
+            "weight": 2.0,
+            "r_train": 0.1,
+            "knn": 100,
+            "r_val": 0.2,
+            "knn_val": 150,
+            "r_test": 0.1,
+            "knn_test": 150,
+        },
     },
     "filter": {
         "name": "exatrkx_filter",
-        "hparams": {"in_channels": 3, "hidden": 128, "nb_layer": 3, "layernorm": True, "batchnorm": True,
-                    "filter_cut": 0.15, "ratio": 2, "weight": 2.0, "regime": ["pid"]},
+        "hparams": {
+            "in_channels": 3,
+            "hidden": 128,
+            "nb_layer": 3,
+            "layernorm": True,
+            "batchnorm": True,
+            "filter_cut": 0.15,
+            "ratio": 2,
+            "weight": 2.0,
+            "regime": ["pid"],
+        },
     },
     "gnn": {
         "name": "exatrkx_gnn",
-        "hparams": {"input_graph": "stored", "hidden": 64, "nb_node_layer": 2, "nb_edge_layer": 2,
-                    "n_graph_iters": 4, "layernorm": True, "aggregation": "sum_max", "regime": ["pid"]},
+        "hparams": {
+            "input_graph": "stored",
+            "hidden": 64,
+            "nb_node_layer": 2,
+            "nb_edge_layer": 2,
+            "n_graph_iters": 4,
+            "layernorm": True,
+            "aggregation": "sum_max",
+            "regime": ["pid"],
+        },
     },
 }
 EPOCHS = {"embedding": 24, "filter": 40, "gnn": 30}
@@ -60,15 +89,24 @@ def experiment(stage: str, store: Path, epochs: int) -> Experiment:
             "name": f"gpu-{stage}",
             "model": STAGES[stage],
             "data": {"store": str(store), "options": OPTIONS},
-            "train": {"max_epochs": epochs, "batch_size": 1, "optimizer": {"name": "adamw", "lr": 0.003}, "seed": 3},
+            "train": {
+                "max_epochs": epochs,
+                "batch_size": 1,
+                "optimizer": {"name": "adamw", "lr": 0.003},
+                "seed": 3,
+            },
             "tune": {"metric": metric, "mode": "max"},
         }
     )
 
 
-def train(stage: str, store: Path, root: Path, device: torch.device, epochs: int) -> tuple[list[dict], Path, float]:
+def train(
+    stage: str, store: Path, root: Path, device: torch.device, epochs: int
+) -> tuple[list[dict], Path, float]:
     torch.manual_seed(0)
-    session = LocalSession(store_row_source(str(store), {"train": TRAIN, "val": VAL}), root, device=device)
+    session = LocalSession(
+        store_row_source(str(store), {"train": TRAIN, "val": VAL}), root, device=device
+    )
     start = time.perf_counter()
     run_training(experiment(stage, store, epochs), session)
     if device.type == "cuda":
@@ -85,7 +123,9 @@ def gnn_step_times(device: torch.device) -> dict[str, float]:
         x = torch.rand(nodes, 3, generator=g).to(device)
         edge_index = torch.randint(0, nodes, (2, edges), generator=g).to(device)
         y = (torch.rand(edges, generator=g) < 0.1).float().to(device)
-        model = InteractionGNN(hidden=128, n_graph_iters=8, nb_node_layer=3, nb_edge_layer=3).to(device)
+        model = InteractionGNN(hidden=128, n_graph_iters=8, nb_node_layer=3, nb_edge_layer=3).to(
+            device
+        )
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         for i in range(6):  # 2 warm-up steps, 4 timed
             if i == 2:
@@ -117,11 +157,16 @@ def main() -> None:
     root = args.out
     store = root / "stores" / "sim"
     generate_store(store, 12, seed=3, settings=SimulationSettings(rfactor=0.015), overwrite=True)
-    summary: dict = {"device": str(device), "name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
+    summary: dict = {
+        "device": str(device),
+        "name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+    }
     for stage in STAGES:
         epochs = args.epochs or EPOCHS[stage]
         reports, checkpoint, seconds = train(stage, store, root / stage / "dev", device, epochs)
-        cpu_reports, _, cpu_seconds = train(stage, store, root / stage / "cpu", torch.device("cpu"), 1)
+        cpu_reports, _, cpu_seconds = train(
+            stage, store, root / stage / "cpu", torch.device("cpu"), 1
+        )
         out = root / "stores" / stage
         written = infer_store(checkpoint, store, out, device=args.device, overwrite=True)
         summary[stage] = {
@@ -134,7 +179,11 @@ def main() -> None:
         }
         last_checkpoint, store = checkpoint, out
     evaluation = evaluate_tracks(
-        last_checkpoint, store, TrackSettings(method="walkthrough"), event_ids=VAL, device=args.device,
+        last_checkpoint,
+        store,
+        TrackSettings(method="walkthrough"),
+        event_ids=VAL,
+        device=args.device,
         truth_store=root / "stores" / "sim",
     )
     summary["tracks"] = evaluation.summary()

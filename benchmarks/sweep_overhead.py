@@ -85,18 +85,40 @@ def part_overhead(args: argparse.Namespace, work: Path, env: dict[str, str]) -> 
                 continue
             name = f"{variant['key']}-r{repeat}"
             file = work / f"{name}.yaml"
-            file.write_text(yaml.safe_dump(
-                overhead_experiment(store, work / "results", variant["workers"], variant["trials"], args.epochs)))
+            file.write_text(
+                yaml.safe_dump(
+                    overhead_experiment(
+                        store, work / "results", variant["workers"], variant["trials"], args.epochs
+                    )
+                )
+            )
             events = work / f"{name}.events.jsonl"
-            print(f"part 1: {variant['label']}, repeat {repeat + 1}: {variant['trials']} trials ...", flush=True)
-            command = [sys.executable, __file__, "--child", "probed-tune", "--experiment", str(file),
-                       "--events", str(events), "--name", name]
+            print(
+                f"part 1: {variant['label']}, repeat {repeat + 1}: {variant['trials']} trials ...",
+                flush=True,
+            )
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                "probed-tune",
+                "--experiment",
+                str(file),
+                "--events",
+                str(events),
+                "--name",
+                name,
+            ]
             if variant.get("direct"):
                 command.append("--direct-rows")
-            proc = run_child(command, work / f"{name}.log", args.timeout, {**env, **variant.get("env", {})})
+            proc = run_child(
+                command, work / f"{name}.log", args.timeout, {**env, **variant.get("env", {})}
+            )
             run: dict[str, Any] = {"repeat": repeat, **proc}
             try:
-                parsed = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
+                parsed = [
+                    json.loads(line) for line in events.read_text().splitlines() if line.strip()
+                ]
                 run["trials"] = trial_breakdowns(parsed)
                 run["driver"] = driver_phases(parsed)
                 run["ray_processes"] = ray_process_starts(parsed)
@@ -105,9 +127,15 @@ def part_overhead(args: argparse.Namespace, work: Path, env: dict[str, str]) -> 
             failed = [t for t in run.get("trials", []) if "failed" in t]
             if proc["code"] != 0 or failed or "analysis_error" in run:
                 keep_failure(work, name, run)
-            print(f"  {proc['wall_s']:.1f} s; trial slots "
-                  + ", ".join(f"{t['slot_s']:.1f}" if "slot_s" in t else "FAILED" for t in run.get("trials", []))
-                  + f" s {run.get('analysis_error', '')}", flush=True)
+            print(
+                f"  {proc['wall_s']:.1f} s; trial slots "
+                + ", ".join(
+                    f"{t['slot_s']:.1f}" if "slot_s" in t else "FAILED"
+                    for t in run.get("trials", [])
+                )
+                + f" s {run.get('analysis_error', '')}",
+                flush=True,
+            )
             runs[variant["key"]].append(run)
     return {"labels": {v["key"]: v["label"] for v in chosen}, "runs": runs}
 
@@ -128,23 +156,55 @@ def part_sweep(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dic
             print(f"part 2: {method}, repeat {repeat + 1} ...", flush=True)
             if method == "raytrack":
                 name = f"sweep-r{repeat}"
-                command = [sys.executable, "-m", "raytrack.cli", "tune", str(file), "--name", name, "--verbose", "0"]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "raytrack.cli",
+                    "tune",
+                    str(file),
+                    "--name",
+                    name,
+                    "--verbose",
+                    "0",
+                ]
             else:
                 folder = work / f"optuna-r{repeat}"
                 folder.mkdir()
-                command = [sys.executable, __file__, "--child", "optuna", "--experiment", str(file),
-                           "--journal", str(folder / "journal.log"), "--work", str(folder),
-                           "--summary", str(folder / "summary.json"), "--concurrency", str(SWEEP_CONCURRENCY)]
-            run: dict[str, Any] = {"repeat": repeat, **run_child(command, work / f"{method}-r{repeat}.log",
-                                                                  args.timeout, env)}
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "optuna",
+                    "--experiment",
+                    str(file),
+                    "--journal",
+                    str(folder / "journal.log"),
+                    "--work",
+                    str(folder),
+                    "--summary",
+                    str(folder / "summary.json"),
+                    "--concurrency",
+                    str(SWEEP_CONCURRENCY),
+                ]
+            run: dict[str, Any] = {
+                "repeat": repeat,
+                **run_child(command, work / f"{method}-r{repeat}.log", args.timeout, env),
+            }
             if run["code"] == 0 and method == "raytrack":
                 trials = pd.read_csv(work / "sweep-results" / name / "trials.csv")
                 history = pd.read_parquet(work / "sweep-results" / name / "history.parquet")
                 status = trials["status"].value_counts().to_dict()
-                run.update({"trials": len(trials), "completed": int(status.get("completed", 0)),
-                            "pruned": int(status.get("stopped early", 0)), "failed": int(status.get("error", 0)),
-                            "best": float(trials["best_val_auc"].max()), "epochs": len(history),
-                            "epoch_time_s": float(history["epoch_time_s"].sum())})
+                run.update(
+                    {
+                        "trials": len(trials),
+                        "completed": int(status.get("completed", 0)),
+                        "pruned": int(status.get("stopped early", 0)),
+                        "failed": int(status.get("error", 0)),
+                        "best": float(trials["best_val_auc"].max()),
+                        "epochs": len(history),
+                        "epoch_time_s": float(history["epoch_time_s"].sum()),
+                    }
+                )
             elif run["code"] == 0:
                 run.update(json.loads((folder / "summary.json").read_text()))
             if run["code"] != 0 or run.get("failed"):
@@ -152,7 +212,10 @@ def part_sweep(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dic
             run["utilisation"] = run["cpu_s"] / (run["wall_s"] * CORES)
             if "epoch_time_s" in run:  # the wall not explained by training in the 2 trial slots
                 run["non_training_s"] = run["wall_s"] - run["epoch_time_s"] / SWEEP_CONCURRENCY
-            print(f"  {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} CPU s, best {run.get('best')}", flush=True)
+            print(
+                f"  {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} CPU s, best {run.get('best')}",
+                flush=True,
+            )
             runs[method].append(run)
     return runs
 
@@ -160,17 +223,37 @@ def part_sweep(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dic
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="sweeps of path (i) (default 3)")
-    parser.add_argument("--trials", type=int, default=4, help="trials per path (i) sweep (default 4)")
-    parser.add_argument("--ddp-repeats", type=int, default=2, help="sweeps of path (ii) (default 2)")
-    parser.add_argument("--ddp-trials", type=int, default=3, help="trials per path (ii) sweep (default 3)")
-    parser.add_argument("--variant-repeats", type=int, default=1,
-                        help="sweeps of each path (ii) variant with a possible raytrack change (default 1; 0: none)")
+    parser.add_argument(
+        "--trials", type=int, default=4, help="trials per path (i) sweep (default 4)"
+    )
+    parser.add_argument(
+        "--ddp-repeats", type=int, default=2, help="sweeps of path (ii) (default 2)"
+    )
+    parser.add_argument(
+        "--ddp-trials", type=int, default=3, help="trials per path (ii) sweep (default 3)"
+    )
+    parser.add_argument(
+        "--variant-repeats",
+        type=int,
+        default=1,
+        help="sweeps of each path (ii) variant with a possible raytrack change (default 1; 0: none)",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs per part-1 trial (default 3)")
-    parser.add_argument("--sweep-repeats", type=int, default=3, help="part-2 runs of each side (default 3)")
-    parser.add_argument("--sweep-trials", type=int, default=10, help="trials per part-2 sweep (default 10)")
-    parser.add_argument("--sweep-epochs", type=int, default=6, help="max epochs per part-2 trial (default 6)")
-    parser.add_argument("--sweep-events", type=int, default=48, help="events in the part-2 store (default 48)")
-    parser.add_argument("--timeout", type=float, default=420, help="seconds per child process (default 420)")
+    parser.add_argument(
+        "--sweep-repeats", type=int, default=3, help="part-2 runs of each side (default 3)"
+    )
+    parser.add_argument(
+        "--sweep-trials", type=int, default=10, help="trials per part-2 sweep (default 10)"
+    )
+    parser.add_argument(
+        "--sweep-epochs", type=int, default=6, help="max epochs per part-2 trial (default 6)"
+    )
+    parser.add_argument(
+        "--sweep-events", type=int, default=48, help="events in the part-2 store (default 48)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=420, help="seconds per child process (default 420)"
+    )
     parser.add_argument("--skip", choices=("overhead", "sweep"), help="leave one part out")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -184,7 +267,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    children = {"probed-tune": child_probed_tune, "optuna": child_optuna, "optuna-worker": child_optuna_worker}
+    children = {
+        "probed-tune": child_probed_tune,
+        "optuna": child_optuna,
+        "optuna-worker": child_optuna_worker,
+    }
     if args.child:
         return children[args.child](args)
     base = ROOT / "benchmarks" / "_work"
@@ -192,8 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="sweep_overhead-", dir=base))
     ray_tmp = Path(tempfile.mkdtemp(prefix="rtb-"))  # short: Ray's socket paths must fit 107 bytes
     env = child_env(ray_tmp)
-    results: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "cores": CORES,
-                               "uptime_before": uptime(), "overhead": {}, "sweep": {"raytrack": [], "optuna": []}}
+    results: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "cores": CORES,
+        "uptime_before": uptime(),
+        "overhead": {},
+        "sweep": {"raytrack": [], "optuna": []},
+    }
     started = time.perf_counter()
     try:
         if args.skip != "overhead":
@@ -210,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     text = report(results)
     (base / "sweep_overhead-last.md").write_text(text + "\n")
-    print(f"\n{text}\n\ntotal {results['total_s']:.0f} s; results in {base}/sweep_overhead-last.{{json,md}}")
+    print(
+        f"\n{text}\n\ntotal {results['total_s']:.0f} s; results in {base}/sweep_overhead-last.{{json,md}}"
+    )
     return 0
 
 

@@ -36,10 +36,23 @@ def child_optuna(args: argparse.Namespace) -> int:
 
     experiment = load_experiment(args.experiment)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optuna.create_study(study_name="bench", storage=_journal(args.journal), direction=
-                        "maximize" if experiment.tune.mode == "max" else "minimize")
-    command = [sys.executable, str(SCRIPT), "--child", "optuna-worker", "--experiment", args.experiment,
-               "--journal", args.journal, "--work", args.work]
+    optuna.create_study(
+        study_name="bench",
+        storage=_journal(args.journal),
+        direction="maximize" if experiment.tune.mode == "max" else "minimize",
+    )
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--child",
+        "optuna-worker",
+        "--experiment",
+        args.experiment,
+        "--journal",
+        args.journal,
+        "--work",
+        args.work,
+    ]
     workers = [subprocess.Popen([*command, "--worker", str(i)]) for i in range(args.concurrency)]
     codes = [worker.wait() for worker in workers]
     study = optuna.load_study(study_name="bench", storage=_journal(args.journal))
@@ -47,9 +60,16 @@ def child_optuna(args: argparse.Namespace) -> int:
     values = [v for trial in study.trials for v in trial.intermediate_values.values()]
     best = (max if experiment.tune.mode == "max" else min)(values) if values else None
     epoch_times = [t for trial in study.trials for t in trial.user_attrs.get("epoch_time_s", [])]
-    summary = {"codes": codes, "trials": len(states), "completed": states.count("COMPLETE"),
-               "pruned": states.count("PRUNED"), "failed": states.count("FAIL"), "best": best,
-               "epochs": len(epoch_times), "epoch_time_s": sum(epoch_times)}
+    summary = {
+        "codes": codes,
+        "trials": len(states),
+        "completed": states.count("COMPLETE"),
+        "pruned": states.count("PRUNED"),
+        "failed": states.count("FAIL"),
+        "best": best,
+        "epochs": len(epoch_times),
+        "epoch_time_s": sum(epoch_times),
+    }
     Path(args.summary).write_text(json.dumps(summary))
     return 0 if all(code == 0 for code in codes) else 1
 
@@ -99,11 +119,15 @@ def child_optuna_worker(args: argparse.Namespace) -> int:
     study = optuna.load_study(
         study_name="bench",
         storage=_journal(args.journal),
-        sampler=optuna.samplers.TPESampler(seed=(tune_cfg.seed or 0) + args.worker, n_startup_trials=startup),
+        sampler=optuna.samplers.TPESampler(
+            seed=(tune_cfg.seed or 0) + args.worker, n_startup_trials=startup
+        ),
         pruner=optuna.pruners.SuccessiveHalvingPruner(
             min_resource=tune_cfg.scheduler.grace_period,
             reduction_factor=int(tune_cfg.scheduler.reduction_factor),
         ),
     )
-    study.optimize(objective, callbacks=[optuna.study.MaxTrialsCallback(tune_cfg.num_samples, states=None)])
+    study.optimize(
+        objective, callbacks=[optuna.study.MaxTrialsCallback(tune_cfg.num_samples, states=None)]
+    )
     return 0

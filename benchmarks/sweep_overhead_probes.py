@@ -32,8 +32,14 @@ def log_event(ev: str, **fields: Any) -> None:
     path = os.environ.get(EVENTS_ENV)
     if not path:
         return
-    record = {"t": time.time(), "ev": ev, "trial": os.environ.get("RTB_TRIAL"),
-              "rank": int(os.environ.get("RTB_RANK", "0")), "pid": os.getpid(), **fields}
+    record = {
+        "t": time.time(),
+        "ev": ev,
+        "trial": os.environ.get("RTB_TRIAL"),
+        "rank": int(os.environ.get("RTB_RANK", "0")),
+        "pid": os.getpid(),
+        **fields,
+    }
     with open(path, "a") as out:  # one short line per write: O_APPEND keeps lines whole
         out.write(json.dumps(record) + "\n")
 
@@ -71,7 +77,9 @@ def install_loop_probes() -> None:
         return
     loop._rtb_probed = True
     get_model = loop.get_model
-    loop.get_model = lambda name, plugins=(): _TimedEntry(_timed("get_model", get_model)(name, plugins))
+    loop.get_model = lambda name, plugins=(): _TimedEntry(
+        _timed("get_model", get_model)(name, plugins)
+    )
     loop.build_optimizers = _timed("optimizer_build", loop.build_optimizers)
     loop.save_checkpoint = _timed("checkpoint_save", loop.save_checkpoint)
     loop.run_training = _timed("loop", loop.run_training)
@@ -85,7 +93,13 @@ def install_loop_probes() -> None:
                 first = True
                 for row in iterator:
                     if first:
-                        log_event("first_row", split=split, epoch=epoch, start=start, dur=time.time() - start)
+                        log_event(
+                            "first_row",
+                            split=split,
+                            epoch=epoch,
+                            start=start,
+                            dur=time.time() - start,
+                        )
                         first = False
                     yield row
 
@@ -115,7 +129,9 @@ def install_fit_probe() -> None:
 
     class TimedTorchTrainer(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            if os.environ.get("RTB_DIRECT_ROWS") == "1":  # variant: workers read the store themselves
+            if (
+                os.environ.get("RTB_DIRECT_ROWS") == "1"
+            ):  # variant: workers read the store themselves
                 kwargs.pop("datasets", None)
                 kwargs.pop("dataset_config", None)
             super().__init__(*args, **kwargs)
@@ -158,7 +174,10 @@ def use_direct_rows(store_path: str, splits: dict[str, list[int]]) -> None:
 
 
 def make_timed_worker_loop(
-    original: Callable[..., Any], events: str, trial_id: str, direct: tuple[str, dict[str, list[int]]] | None
+    original: Callable[..., Any],
+    events: str,
+    trial_id: str,
+    direct: tuple[str, dict[str, list[int]]] | None,
 ) -> Callable[..., Any]:
     def worker_loop(config: dict[str, Any]) -> None:
         import psutil
@@ -180,15 +199,23 @@ def make_timed_worker_loop(
 
 
 def make_timed_run_trial(events: str, direct_rows: bool) -> Callable[..., Any]:
-    def run_trial(config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
+    def run_trial(
+        config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str
+    ) -> None:
         import psutil
         from ray import tune
 
         from raytrack.tune import trainable
 
         trial_id = tune.get_context().get_trial_id()
-        os.environ.update({EVENTS_ENV: events, "RTB_TRIAL": trial_id, "RTB_RANK": "0",
-                           "RTB_DIRECT_ROWS": "1" if direct_rows else "0"})
+        os.environ.update(
+            {
+                EVENTS_ENV: events,
+                "RTB_TRIAL": trial_id,
+                "RTB_RANK": "0",
+                "RTB_DIRECT_ROWS": "1" if direct_rows else "0",
+            }
+        )
         log_event("fn_entry", proc_start=psutil.Process().create_time())
         install_loop_probes()
         install_fit_probe()
@@ -197,7 +224,9 @@ def make_timed_run_trial(events: str, direct_rows: bool) -> Callable[..., Any]:
         direct = (store_path, splits) if direct_rows else None
         trainable._worker_loop = make_timed_worker_loop(original, events, trial_id, direct)
         try:
-            trainable.run_trial(config, store_path=store_path, splits=splits, storage_path=storage_path)
+            trainable.run_trial(
+                config, store_path=store_path, splits=splits, storage_path=storage_path
+            )
         finally:
             log_event("fn_exit")
 
@@ -214,7 +243,9 @@ def make_timing_callback() -> Any:
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             log_event("trial_start", trial=trial.trial_id)
 
-        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        def on_trial_result(
+            self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+        ) -> None:
             keys = ("training_iteration", "epoch_time_s", "time_this_iter_s", "time_total_s")
             log_event("trial_result", trial=trial.trial_id, **{k: result.get(k) for k in keys})
 

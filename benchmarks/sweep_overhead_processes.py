@@ -79,8 +79,9 @@ def run_child(command: list[str], log: Path, timeout: float, env: dict[str, str]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True
+        )
         monitor = TreeMonitor(proc.pid)
         try:
             code = proc.wait(timeout=timeout)
@@ -99,21 +100,38 @@ def run_child(command: list[str], log: Path, timeout: float, env: dict[str, str]
     rusage = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if code != 0:
         tail = log.read_text(errors="replace")[-3000:]
-        print(f"  ! exit {code} after {wall:.0f} s: {' '.join(command[:4])} ...\n{tail}", file=sys.stderr)
-    return {"code": code, "wall_s": wall, "cpu_s": cpu, "rusage_cpu_s": rusage,
-            "max_processes": monitor.max_processes}
+        print(
+            f"  ! exit {code} after {wall:.0f} s: {' '.join(command[:4])} ...\n{tail}",
+            file=sys.stderr,
+        )
+    return {
+        "code": code,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "rusage_cpu_s": rusage,
+        "max_processes": monitor.max_processes,
+    }
 
 
 def child_env(ray_tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update({"RAY_TMPDIR": str(ray_tmp), "WANDB_MODE": "disabled", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-                "RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "RAY_TMPDIR": str(ray_tmp),
+            "WANDB_MODE": "disabled",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+            "RAY_DEDUP_LOGS": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
 def uptime() -> str:
     try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 

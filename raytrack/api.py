@@ -51,7 +51,9 @@ def tune_experiment(
     from raytrack.tune.tuner import run_sweep
 
     sweep, summary = run_sweep(_experiment(experiment), name=name, address=address, verbose=verbose)
-    return SweepResult(sweep.path, summary.trials, summary.best_value, summary.best_yaml, summary.best_checkpoint)
+    return SweepResult(
+        sweep.path, summary.trials, summary.best_value, summary.best_yaml, summary.best_checkpoint
+    )
 
 
 def train_experiment(
@@ -61,4 +63,6 @@ def train_experiment(
     """Train one fixed experiment (e.g. a sweep's ``best.yaml``) as a single trial."""
     from raytrack.config.resolve import fixed_run
 
-    return tune_experiment(fixed_run(_experiment(experiment)), name=name, address=address, verbose=verbose)
+    return tune_experiment(
+        fixed_run(_experiment(experiment)), name=name, address=address, verbose=verbose
+    )

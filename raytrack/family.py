@@ -44,7 +44,9 @@ def resolve(ref: Ref, what: str) -> Any:
         return ref
     module_name, sep, attribute = ref.partition(":")
     if not sep or not module_name or not attribute:
-        raise ValueError(f"{what}: {ref!r} is not a reference of the form 'package.module:attribute'")
+        raise ValueError(
+            f"{what}: {ref!r} is not a reference of the form 'package.module:attribute'"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:

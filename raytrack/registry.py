@@ -102,7 +102,9 @@ class ModelEntry:
         task_kwargs = {k: v for k, v in hparams.items() if k in task_names}
         return model_kwargs, task_kwargs
 
-    def build(self, hparams: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
+    def build(
+        self, hparams: Mapping[str, Any], options: Mapping[str, Any] | None = None
+    ) -> tuple[Any, Any]:
         """Build the model and its task; ``options`` are the experiment's ``data.options``."""
         model_kwargs, task_kwargs = self.split(hparams)
         task = self.task(**task_kwargs)
@@ -123,7 +125,9 @@ class _Registry:
 
     def add(self, family: Family, origin: str) -> None:
         if not isinstance(family, Family):
-            raise TypeError(f"{origin} must be a raytrack.family.Family, but is a {type(family).__name__}")
+            raise TypeError(
+                f"{origin} must be a raytrack.family.Family, but is a {type(family).__name__}"
+            )
         if family.name in self.families:
             if self.families[family.name][0] is family:
                 return
@@ -199,7 +203,9 @@ def load_plugins(modules: Iterable[str]) -> None:
             ) from err
         family = getattr(module, "family", None)
         if family is None:
-            raise ImportError(f"plugins: module {name!r} has no `family` (a raytrack.family.Family)")
+            raise ImportError(
+                f"plugins: module {name!r} has no `family` (a raytrack.family.Family)"
+            )
         _REGISTRY.add(family, f"plugin {name!r}")
 
 
@@ -211,7 +217,9 @@ def families() -> list[Family]:
 def installed_families() -> list[Family]:
     """The families installed packages declare (entry points), not those registered at run time."""
     _REGISTRY.discover()
-    return [family for family, origin in _REGISTRY.families.values() if origin.startswith("entry point")]
+    return [
+        family for family, origin in _REGISTRY.families.values() if origin.startswith("entry point")
+    ]
 
 
 def model_names() -> list[str]:

@@ -84,7 +84,9 @@ def simulated_store(tmp_path_factory):
             if graph:
                 rows = [with_candidate_graph(e) for e in rows]
             settings = SimulationSettings(rfactor=rfactor)
-            write_events(path, rows, provenance=provenance(events, seed, settings), source="detector_sim")
+            write_events(
+                path, rows, provenance=provenance(events, seed, settings), source="detector_sim"
+            )
             made[key] = path
         return made[key]
 

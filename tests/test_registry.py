@@ -85,7 +85,10 @@ def test_a_hyperparameter_both_take_must_be_declared_once() -> None:
 
 def test_names_are_unique_across_families() -> None:
     clash = Family("clash", models=(ModelSpec("exatrkx_gnn", _builder, _Task),))
-    with pytest.raises(ValueError, match="model 'exatrkx_gnn' of family 'clash'.*already registered by family 'exatrkx'"):
+    with pytest.raises(
+        ValueError,
+        match="model 'exatrkx_gnn' of family 'clash'.*already registered by family 'exatrkx'",
+    ):
         registry.register_family(clash)
     assert "clash" not in {f.name for f in registry.families()}
     with pytest.raises(ValueError, match="declares the data source\\(s\\) \\['s'\\] twice"):
@@ -104,7 +107,10 @@ def test_register_model_builds_a_one_model_family() -> None:
 
 
 def test_references_resolve_lazily_with_clear_errors() -> None:
-    assert resolve("raytrack.families.tracking.sources:TrackMLSettings", "x").__name__ == "TrackMLSettings"
+    assert (
+        resolve("raytrack.families.tracking.sources:TrackMLSettings", "x").__name__
+        == "TrackMLSettings"
+    )
     with pytest.raises(ImportError, match="builder of model 'm': cannot import 'no.such'"):
         resolve("no.such:thing", "builder of model 'm'")
     with pytest.raises(ImportError, match="has no 'missing'"):

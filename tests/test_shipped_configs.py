@@ -13,7 +13,9 @@ from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((ROOT / "search_spaces").glob("*.yaml")) + sorted((ROOT / "tests").glob("**/files/smoke.yaml"))
+SHIPPED = sorted((ROOT / "search_spaces").glob("*.yaml")) + sorted(
+    (ROOT / "tests").glob("**/files/smoke.yaml")
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,12 @@ def first_values(experiment) -> dict:
 @pytest.mark.timeout(300)
 def test_shipped_experiment_trains_one_epoch(path, tiny_store, tmp_path):
     experiment = apply_trial_config(load_experiment(path), first_values(load_experiment(path)))
-    data = experiment.data.model_copy(update={"store": str(tiny_store), "generate": None, "split": (0.5, 0.5, 0.0)})
-    train = experiment.train.model_copy(update={"max_epochs": 1, "workers": 1, "gpus_per_worker": 0.0})
+    data = experiment.data.model_copy(
+        update={"store": str(tiny_store), "generate": None, "split": (0.5, 0.5, 0.0)}
+    )
+    train = experiment.train.model_copy(
+        update={"max_epochs": 1, "workers": 1, "gpus_per_worker": 0.0}
+    )
     experiment = experiment.model_copy(update={"data": data, "train": train})
     splits = {"train": [0, 1], "val": [2, 3]}
     session = LocalSession(store_row_source(str(tiny_store), splits), tmp_path)

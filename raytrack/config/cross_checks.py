@@ -29,10 +29,15 @@ def train_task_problems(entry: Any, setting: Setting) -> list[tuple[Loc, str]]:
     train = setting("train")
     if entry is None or train is None:
         return []
-    return [(("train", *loc), message) for loc, message in train_problems(train, entry.task, allowed_metrics(entry))]
+    return [
+        (("train", *loc), message)
+        for loc, message in train_problems(train, entry.task, allowed_metrics(entry))
+    ]
 
 
-def tune_problems(entry: Any, setting: Setting, searched_epochs: list[int] | None) -> list[tuple[Loc, str]]:
+def tune_problems(
+    entry: Any, setting: Setting, searched_epochs: list[int] | None
+) -> list[tuple[Loc, str]]:
     """The tuned metric is one the model reports; ASHA's rungs fit in the trials' epochs.
 
     ``searched_epochs``: the values a search over ``train.max_epochs`` may take (``None`` when
@@ -42,7 +47,12 @@ def tune_problems(entry: Any, setting: Setting, searched_epochs: list[int] | Non
     metric = setting("tune.metric")
     if entry is not None and metric is not None and metric not in allowed_metrics(entry):
         allowed = allowed_metrics(entry)
-        found.append((("tune", "metric"), unknown_message("metric", metric, allowed, f" of model {entry.name!r}")))
+        found.append(
+            (
+                ("tune", "metric"),
+                unknown_message("metric", metric, allowed, f" of model {entry.name!r}"),
+            )
+        )
     train = setting("train")  # its max_epochs may come from its stages; if invalid, the key alone
     epochs = train.max_epochs if train is not None else setting("train.max_epochs")
     what = "train.max_epochs"
@@ -53,9 +63,17 @@ def tune_problems(entry: Any, setting: Setting, searched_epochs: list[int] | Non
         return found
     if max_t is not None and max_t > epochs:
         found.append(
-            (("tune", "scheduler", "max_t"), f"max_t ({max_t}) exceeds {what} ({epochs}): no trial runs that long")
+            (
+                ("tune", "scheduler", "max_t"),
+                f"max_t ({max_t}) exceeds {what} ({epochs}): no trial runs that long",
+            )
         )
     top = f"{max_t}" if max_t is not None else f"{epochs} = {what}"
     if grace is not None and grace > (max_t if max_t is not None else epochs):
-        found.append((("tune", "scheduler", "grace_period"), f"grace_period ({grace}) exceeds ASHA's max_t ({top})"))
+        found.append(
+            (
+                ("tune", "scheduler", "grace_period"),
+                f"grace_period ({grace}) exceeds ASHA's max_t ({top})",
+            )
+        )
     return found

@@ -258,7 +258,9 @@ def _schema_target(parts: tuple[str, ...], ns: Namespaces) -> Target | None:
         if here == "model.name":
             raise PathError("the model cannot be searched: write one experiment file per model")
         if here == "data.source":
-            raise PathError("the data source cannot be searched: write one experiment file per source")
+            raise PathError(
+                "the data source cannot be searched: write one experiment file per source"
+            )
         base = strip(field.annotation)
         if typing.get_origin(base) is dict:
             value = strip(typing.get_args(base)[1])

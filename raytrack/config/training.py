@@ -68,6 +68,7 @@ OPTIMIZERS: dict[str, str] = dict(zip(get_args(OptimizerName), (
 """Optimizer name in the experiment → class name in ``torch.optim`` (no ``adamax``: a typo of
 ``adam`` such as ``adma`` would be read as one of it)."""
 
+
 def optimizer_argument_types(name: str) -> dict[str, Any]:
     """The keyword arguments an optimizer section takes for optimizer ``name`` besides ``name``,
     ``lr`` and ``weight_decay``, each with an annotation for ``pydantic.TypeAdapter`` (torch's
@@ -84,7 +85,10 @@ def optimizer_argument_types(name: str) -> dict[str, Any]:
     signature = inspect.signature(getattr(torch.optim, OPTIMIZERS[name]).__init__, eval_str=True)
     found: dict[str, Any] = {}
     for param in list(signature.parameters.values())[1:]:
-        if param.name in ("params", "lr", "weight_decay") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        if param.name in ("params", "lr", "weight_decay") or param.kind in (
+            param.VAR_POSITIONAL,
+            param.VAR_KEYWORD,
+        ):
             continue  # the loop's parameters, the section's own keys
         annotation = _without(param.annotation, torch.Tensor)
         if annotation is inspect.Parameter.empty:
@@ -97,7 +101,9 @@ def _without(annotation: Any, tensor: type) -> Any:
     """``annotation`` with ``tensor`` dropped from its unions (``float | Tensor`` → ``float``)."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (Union, types.UnionType):
-        kept = [_without(a, tensor) for a in args if not (isinstance(a, type) and issubclass(a, tensor))]
+        kept = [
+            _without(a, tensor) for a in args if not (isinstance(a, type) and issubclass(a, tensor))
+        ]
         return Union[tuple(kept)] if len(kept) > 1 else kept[0]  # noqa: UP007 (built at run time)
     if origin is tuple and args:
         return tuple[tuple(_without(a, tensor) for a in args)]  # type: ignore[misc]
@@ -151,7 +157,9 @@ class OptimizerSection(Section):
                 extra[key] = TypeAdapter(arguments[key]).validate_python(value)
             except ValidationError as err:
                 detail = err.errors()[0]["msg"]
-                problems.append(((key,), f"wrong type for {torch_class} {key}: {detail}, got {value!r}"))
+                problems.append(
+                    ((key,), f"wrong type for {torch_class} {key}: {detail}, got {value!r}")
+                )
         if not problems:  # the class's own range checks (betas in [0, 1), momentum >= 0, ...)
             import torch
 
@@ -211,7 +219,9 @@ class SchedulerSection(Section):
         for key in ("patience", "factor", "min_lr", "period", "milestones"):
             value = getattr(self, key)
             if value is not None and key not in own:
-                problems.append(((key,), f"{key} is not a setting of scheduler {self.name!r} ({listed})"))
+                problems.append(
+                    ((key,), f"{key} is not a setting of scheduler {self.name!r} ({listed})")
+                )
             elif value is None and own.get(key) is ...:
                 problems.append(((), f"scheduler {self.name!r} needs {key} ({listed})"))
             elif value is None and key in own:

@@ -124,7 +124,10 @@ class _Checker:
             self.check_required(entry, fixed, specs)
         searched = specs.get("train.max_epochs")
         epochs = [value for _, value in searched[1].samples()] if searched else None
-        for loc, message in (*tune_problems(entry, self.setting, epochs), *train_task_problems(entry, self.setting)):
+        for loc, message in (
+            *tune_problems(entry, self.setting, epochs),
+            *train_task_problems(entry, self.setting),
+        ):
             self.add(loc, message)
         if experiment is None or self.problems:
             return None
@@ -271,7 +274,10 @@ class _Checker:
             # valid on its own; the task may still not take it (e.g. an optimizer it lacks)
             trained = TypeAdapter(field_annotation(Experiment.model_fields["train"]))
             train = trained.validate_python(substituted.get("train", {}))
-            after = [(("train", *loc), m) for loc, m in train_problems(train, self.entry.task, allowed_metrics(self.entry))]
+            after = [
+                (("train", *loc), m)
+                for loc, m in train_problems(train, self.entry.task, allowed_metrics(self.entry))
+            ]
         found = []
         for loc, message in after:
             related = loc[: len(parts)] == parts or parts[: len(loc)] == loc

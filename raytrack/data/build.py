@@ -65,9 +65,13 @@ def build_store(
 
     if source.kind == "simulator":
         seed = 0 if seed is None else seed
-        output = resolve(source.produce, f"data source {source.name!r}")(settings, count=count, seed=seed)
+        output = resolve(source.produce, f"data source {source.name!r}")(
+            settings, count=count, seed=seed
+        )
     else:
-        output = resolve(source.produce, f"data source {source.name!r}")(settings, count=None, seed=None)
+        output = resolve(source.produce, f"data source {source.name!r}")(
+            settings, count=None, seed=None
+        )
     provenance = output.provenance
     provenance.setdefault("settings", settings.model_dump(mode="json"))
     if source.kind == "simulator":
@@ -98,7 +102,9 @@ def open_store(experiment: Experiment) -> Any:
     if source is not None:
         problem = check_matches(store, source, data)
         if problem:
-            raise ValueError(f"data.store: {problem}; delete the store or point data.store elsewhere")
+            raise ValueError(
+                f"data.store: {problem}; delete the store or point data.store elsewhere"
+            )
     return store
 
 

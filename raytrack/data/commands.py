@@ -34,7 +34,9 @@ def _option(annotation: Any) -> dict[str, Any] | None:
     return None
 
 
-def _add_settings(parser: argparse.ArgumentParser, model: type[BaseModel], skip: tuple[str, ...]) -> None:
+def _add_settings(
+    parser: argparse.ArgumentParser, model: type[BaseModel], skip: tuple[str, ...]
+) -> None:
     group = parser.add_argument_group("settings of this data source")
     for name, field in model.model_fields.items():
         option = _option(field.annotation)
@@ -59,25 +61,34 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     simulators = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
     convert = subparsers.add_parser(
-        "convert", help="read files of another format into a new sample store (one subcommand per reader)"
+        "convert",
+        help="read files of another format into a new sample store (one subcommand per reader)",
     )
     readers = convert.add_subparsers(dest="source", required=True, metavar="SOURCE")
     for name in source_names():
         source = get_source(name)
         model = source.settings_model()
         if source.kind == "simulator":
-            parser = simulators.add_parser(name, help=source.description, description=source.description)
+            parser = simulators.add_parser(
+                name, help=source.description, description=source.description
+            )
             parser.add_argument("store", metavar="STORE", help="directory of the store to create")
             parser.add_argument("--events", type=int, required=True, help="number of samples")
             parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
             skip: tuple[str, ...] = ()
         else:
-            parser = readers.add_parser(name, help=source.description, description=source.description)
+            parser = readers.add_parser(
+                name, help=source.description, description=source.description
+            )
             if "path" in model.model_fields:
-                parser.add_argument("path", metavar="PATH", help=model.model_fields["path"].description)
+                parser.add_argument(
+                    "path", metavar="PATH", help=model.model_fields["path"].description
+                )
             parser.add_argument("store", metavar="STORE", help="directory of the store to create")
             skip = ("path",)
-        parser.add_argument("--overwrite", action="store_true", help="replace an existing store at STORE")
+        parser.add_argument(
+            "--overwrite", action="store_true", help="replace an existing store at STORE"
+        )
         _add_settings(parser, model, skip)
         parser.set_defaults(run=_run)
 
@@ -120,7 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     count = args.events if source.kind == "simulator" else None
     seed = args.seed if source.kind == "simulator" else None
     try:
-        store = build_store(source, args.store, settings, count=count, seed=seed, overwrite=args.overwrite)
+        store = build_store(
+            source, args.store, settings, count=count, seed=seed, overwrite=args.overwrite
+        )
     except (FileExistsError, FileNotFoundError, ValueError) as err:
         print(f"{prefix}: error: {err}", file=sys.stderr)
         return 1

@@ -22,7 +22,9 @@ from raytrack.store.sample_store import SampleStore
 def pipeline_record(pipeline_dir: str | Path) -> dict[str, Any]:
     record_file = Path(pipeline_dir) / "pipeline.json"
     if not record_file.is_file():
-        raise FileNotFoundError(f"{pipeline_dir} has no pipeline.json: give a `raytrack pipeline` run directory")
+        raise FileNotFoundError(
+            f"{pipeline_dir} has no pipeline.json: give a `raytrack pipeline` run directory"
+        )
     return json.loads(record_file.read_text())
 
 
@@ -43,7 +45,11 @@ def apply_pipeline(
     source = Path(SampleStore(store).path)
     current = source
     for stage in record["stages"][:-1]:
-        current = Path(infer_store(stage["checkpoint"], current, out / "stores" / stage["stage"], device=device).path)
+        current = Path(
+            infer_store(
+                stage["checkpoint"], current, out / "stores" / stage["stage"], device=device
+            ).path
+        )
     name, evaluation = evaluate_checkpoint(
         record["stages"][-1]["checkpoint"], current, evaluator=evaluate.get("evaluator"),
         settings=settings, device=device, reference=source,

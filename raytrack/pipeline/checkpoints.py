@@ -20,7 +20,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
         checkpoint = json.loads(best.read_text()).get("checkpoint")
         if checkpoint and (Path(checkpoint) / STATE_FILE).is_file():
             return Path(checkpoint)
-        raise FileNotFoundError(f"{best} names checkpoint {checkpoint!r}, which has no {STATE_FILE}")
+        raise FileNotFoundError(
+            f"{best} names checkpoint {checkpoint!r}, which has no {STATE_FILE}"
+        )
     raise FileNotFoundError(
         f"{path} is neither a checkpoint directory (no {STATE_FILE}) nor a finished sweep "
         "(no best.json); give a trial's checkpoint_NNNNNN directory or a sweep directory"

@@ -20,7 +20,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate", help="judge a trained model on a store with an evaluator of its family"
     )
-    evaluate.add_argument("checkpoint", help="checkpoint directory, or a sweep directory (its best)")
+    evaluate.add_argument(
+        "checkpoint", help="checkpoint directory, or a sweep directory (its best)"
+    )
     evaluate.add_argument("store", help="sample store the model reads")
     evaluate.add_argument("--evaluator", help="evaluator name (default: the model's first)")
     evaluate.add_argument(
@@ -48,7 +50,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     apply.add_argument("pipeline_dir", help="directory of a finished `raytrack pipeline` run")
     apply.add_argument("store", help="store to reconstruct (e.g. a converted TrackML event)")
-    apply.add_argument("--out", required=True, help="directory for the stage stores and the evaluation")
+    apply.add_argument(
+        "--out", required=True, help="directory for the stage stores and the evaluation"
+    )
     apply.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="override an evaluator setting of the pipeline (repeatable)",
@@ -104,7 +108,12 @@ def _pipeline(args: argparse.Namespace) -> int:
         print(f"  {stage['stage']}: best {stage['metric']} = {stage['best_value']:.4g}")
     evaluation = record.get("evaluation")
     if evaluation:
-        print(format_summary(f"{evaluation['evaluator']} on the {evaluation['samples']} samples", evaluation["summary"]))
+        print(
+            format_summary(
+                f"{evaluation['evaluator']} on the {evaluation['samples']} samples",
+                evaluation["summary"],
+            )
+        )
     return 0
 
 
@@ -112,9 +121,13 @@ def _apply(args: argparse.Namespace) -> int:
     from raytrack.pipeline.apply import apply_pipeline, pipeline_record
     from raytrack.pipeline.evaluate import format_summary
 
-    settings = dict((pipeline_record(args.pipeline_dir)["pipeline"].get("evaluate") or {}).get("settings") or {})
+    settings = dict(
+        (pipeline_record(args.pipeline_dir)["pipeline"].get("evaluate") or {}).get("settings") or {}
+    )
     settings.update(parse_settings(args.set))
-    name, evaluation = apply_pipeline(args.pipeline_dir, args.store, args.out, settings=settings, device=args.device)
+    name, evaluation = apply_pipeline(
+        args.pipeline_dir, args.store, args.out, settings=settings, device=args.device
+    )
     print(format_summary(name, evaluation.summary))
     print(f"written to {args.out}")
     return 0

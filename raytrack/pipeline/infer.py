@@ -24,7 +24,11 @@ from raytrack.store.writing import write_store
 
 
 def stage_rows(
-    checkpoint: LoadedCheckpoint, store: SampleStore, *, ids: list[int] | None = None, device: str = "cpu"
+    checkpoint: LoadedCheckpoint,
+    store: SampleStore,
+    *,
+    ids: list[int] | None = None,
+    device: str = "cpu",
 ) -> Iterator[Mapping[str, Any]]:
     """The stage's output row for every (selected) row of ``store``, streamed."""
     checkpoint.model.to(device).eval()

@@ -106,7 +106,10 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
             validate_experiment(
                 {
                     **experiment_to_dict(e),
-                    "data": {**experiment_to_dict(e)["data"], "options": {**e.data.options, **spec.options}},
+                    "data": {
+                        **experiment_to_dict(e)["data"],
+                        "options": {**e.data.options, **spec.options},
+                    },
                 },
                 source=f"{path} (options) + {stage}",
             )
@@ -120,11 +123,15 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
         last = experiments[-1]
         evaluator = evaluator_for(last.model.name, last.plugins, spec.evaluate.evaluator)
         evaluator.settings_model().model_validate(spec.evaluate.settings)
-        spec = spec.model_copy(update={"evaluate": spec.evaluate.model_copy(update={"evaluator": evaluator.name})})
+        spec = spec.model_copy(
+            update={"evaluate": spec.evaluate.model_copy(update={"evaluator": evaluator.name})}
+        )
     return spec, experiments
 
 
-def _stage_experiment(experiment: Experiment, first: Experiment, input_store: Path, root: Path, index: int) -> Experiment:
+def _stage_experiment(
+    experiment: Experiment, first: Experiment, input_store: Path, root: Path, index: int
+) -> Experiment:
     if index == 0:
         return experiment.model_copy(update={"storage": str(root)})
     data = experiment.data.model_copy(
@@ -148,7 +155,10 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
     spec, experiments = load_pipeline(path)
     device = driver_device(spec.device)
     first = experiments[0]
-    root = resolve_path(spec.storage or first.storage) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root = (
+        resolve_path(spec.storage or first.storage)
+        / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     root.mkdir(parents=True)
     store = open_store(first)  # built here if the first stage asks for it
     record: dict[str, Any] = {"pipeline": spec.model_dump(), "directory": str(root), "stages": []}
@@ -174,12 +184,16 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             stage["output_counts"] = output.counts
             input_store = Path(output.path)
         record["stages"].append(stage)
-        print(f"raytrack pipeline: stage {name} best {experiment.tune.metric} = {summary.best_value:.4g}")
+        print(
+            f"raytrack pipeline: stage {name} best {experiment.tune.metric} = {summary.best_value:.4g}"
+        )
     if spec.evaluate is not None and checkpoint is not None:
         splits = splits_of(first.data, store)  # every stage shares the first stage's split
         ids = None if spec.evaluate.samples == "all" else getattr(splits, spec.evaluate.samples)
         if ids == []:
-            raise ValueError(f"evaluate.samples: {spec.evaluate.samples} but the split gives it none")
+            raise ValueError(
+                f"evaluate.samples: {spec.evaluate.samples} but the split gives it none"
+            )
         name, evaluation = evaluate_checkpoint(
             checkpoint,
             input_store,
@@ -190,6 +204,10 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             device=device,
         )
         evaluation.write(root, prefix=name)
-        record["evaluation"] = {"evaluator": name, "samples": spec.evaluate.samples, "summary": evaluation.summary}
+        record["evaluation"] = {
+            "evaluator": name,
+            "samples": spec.evaluate.samples,
+            "summary": evaluation.summary,
+        }
     (root / "pipeline.json").write_text(json.dumps(record, indent=1, default=str))
     return record

@@ -115,12 +115,19 @@ class Column:
         return arrow
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape), "group": self.group}
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "group": self.group,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Column:
         if not isinstance(data, Mapping) or not {"name", "dtype"} <= set(data):
-            raise StoreError(f"a column must be a mapping with 'name' and 'dtype', but got {data!r}")
+            raise StoreError(
+                f"a column must be a mapping with 'name' and 'dtype', but got {data!r}"
+            )
         unknown = sorted(set(data) - {"name", "dtype", "shape", "group"})
         if unknown:
             raise StoreError(
@@ -185,7 +192,9 @@ class StoreSchema:
     @classmethod
     def from_json(cls, data: Any) -> StoreSchema:
         if not isinstance(data, Mapping) or set(data) != {"key", "columns"}:
-            raise StoreError(f"a store schema must be a mapping of 'key' and 'columns', but got {data!r}")
+            raise StoreError(
+                f"a store schema must be a mapping of 'key' and 'columns', but got {data!r}"
+            )
         if not isinstance(data["columns"], list):
             raise StoreError(f"schema columns must be a list, but got {data['columns']!r}")
         return cls(data["key"], tuple(Column.from_json(c) for c in data["columns"]))
@@ -223,7 +232,9 @@ class StoreSchema:
 
     def _check_key(self, row: Mapping[str, Any]) -> int:
         if not isinstance(row, Mapping):
-            raise StoreError(f"a row must be a mapping of column names to values, but got {type(row).__name__}")
+            raise StoreError(
+                f"a row must be a mapping of column names to values, but got {type(row).__name__}"
+            )
         if self.key not in row:
             raise StoreError(f"a row has no key column {self.key!r}; its columns: {list(row)}")
         value = row[self.key]
@@ -254,7 +265,9 @@ class StoreSchema:
         columns missing from ``row`` are kept (:meth:`check` then reports them).
         """
         if not isinstance(row, Mapping):
-            raise StoreError(f"a row must be a mapping of column names to values, but got {type(row).__name__}")
+            raise StoreError(
+                f"a row must be a mapping of column names to values, but got {type(row).__name__}"
+            )
         given = {c.name: c for c in declared}
         columns = [
             given.pop(name) if name in given else _infer_column(name, value, float64_as_float32)
@@ -274,7 +287,9 @@ def _declared(column: Column, shape: tuple[int | None, ...]) -> str:
 def _cast_value(where: str, label: str, column: Column, value: Any, shape: tuple) -> Any:
     """``value`` checked against ``shape`` (``column.shape`` or, in a nested list, its tail)."""
     if len(shape) >= 2 and shape[0] is None and shape[1] is None:
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(
+            value, (Sequence, np.ndarray)
+        ):
             raise StoreError(
                 f"{where}: {label} must be a list of arrays (shape {column.shape}), "
                 f"but got {type(value).__name__}"
@@ -293,7 +308,9 @@ def _cast_value(where: str, label: str, column: Column, value: Any, shape: tuple
         array = np.asarray(value)
     except ValueError as err:
         raise StoreError(f"{where}: {label} is not a regular array: {err}") from None
-    if array.ndim != len(shape) or any(d is not None and d != n for d, n in zip(shape, array.shape)):
+    if array.ndim != len(shape) or any(
+        d is not None and d != n for d, n in zip(shape, array.shape)
+    ):
         raise StoreError(
             f"{where}: {label} has shape {array.shape}, but the store declares "
             f"{_declared(column, shape)}"
@@ -339,7 +356,11 @@ def _infer_column(name: str, value: Any, float64_as_float32: bool) -> Column:
 def _infer_value(name: str, value: Any) -> tuple[str, tuple[int | None, ...]]:
     if isinstance(value, str):
         return "str", ()
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (np.ndarray, list, tuple)):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and isinstance(value[0], (np.ndarray, list, tuple))
+    ):
         dtype, item_shape = _infer_value(name, value[0])
         if item_shape:  # a list of arrays: a nested list
             return dtype, (None, *item_shape)

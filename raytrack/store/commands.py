@@ -65,7 +65,9 @@ def describe(store: Any) -> str:
     from raytrack.store.writing import STORE_FORMAT
 
     if store.format_version == 1:
-        fmt = f"{V1_FORMAT} v1 (read as {STORE_FORMAT}; `raytrack store upgrade` rewrites meta.json)"
+        fmt = (
+            f"{V1_FORMAT} v1 (read as {STORE_FORMAT}; `raytrack store upgrade` rewrites meta.json)"
+        )
     else:
         fmt = f"{STORE_FORMAT} v{store.format_version}"
     counts = store.counts

@@ -56,7 +56,9 @@ def _parse_meta(meta: Any, meta_path: Path) -> tuple[dict[str, Any], int]:
     version = meta.get("schema_version")
     if meta["format"] == V1_FORMAT:
         if version != 1:
-            raise StoreError(f"{meta_path}: a {V1_FORMAT} must have schema_version 1, but has {version!r}")
+            raise StoreError(
+                f"{meta_path}: a {V1_FORMAT} must have schema_version 1, but has {version!r}"
+            )
         return metadata_from_v1(meta, meta_path), 1
     if not isinstance(version, int) or not 2 <= version <= SCHEMA_VERSION:
         raise StoreError(
@@ -224,7 +226,9 @@ class SampleStore:
         if columns is None:
             return None
         if isinstance(columns, str):
-            raise TypeError(f"columns must be a list of column names, but got the string {columns!r}")
+            raise TypeError(
+                f"columns must be a list of column names, but got the string {columns!r}"
+            )
         unknown = [c for c in columns if c not in self._columns]
         if unknown:
             raise KeyError(
@@ -316,7 +320,9 @@ class SampleStore:
             # Nothing selected: an empty dataset with the stored schema.
             schema = self._parquet[0].schema_arrow if self._parquet else self.schema.arrow_schema()
             if read_columns is not None:
-                schema = pa.schema([schema.field(c) for c in read_columns], metadata=schema.metadata)
+                schema = pa.schema(
+                    [schema.field(c) for c in read_columns], metadata=schema.metadata
+                )
             return ray.data.from_arrow(schema.empty_table())
         context = ray.data.DataContext.get_current()
         previous = getattr(context, "use_datasource_v2", None)

@@ -47,9 +47,7 @@ def split_ids(
             f"fractions must be three numbers (train, val, test), but got {list(fractions)}"
         )
     if any(f < 0 or not math.isfinite(f) for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(
-            f"fractions must be non-negative and sum to 1, but got {list(fractions)}"
-        )
+        raise ValueError(f"fractions must be non-negative and sum to 1, but got {list(fractions)}")
     unique = np.unique(np.asarray(ids, dtype=np.int64))
     if len(unique) != len(ids):
         values, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
@@ -180,7 +178,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def shard_data_config(datasets_to_split: str | list[str] = "all", **kwargs: Any) -> ray.train.DataConfig:
+def shard_data_config(
+    datasets_to_split: str | list[str] = "all", **kwargs: Any
+) -> ray.train.DataConfig:
     """A ``ray.train.DataConfig`` for ``TorchTrainer`` that shards each dataset exactly once.
 
     Every dataset named in ``datasets_to_split`` (default: all) is split across the workers so

@@ -64,7 +64,9 @@ def _fixed_array(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
     return array
 
 
-def _array(name: str, values: list, shape: tuple, arrow_type: pa.DataType, dtype: np.dtype) -> pa.Array:
+def _array(
+    name: str, values: list, shape: tuple, arrow_type: pa.DataType, dtype: np.dtype
+) -> pa.Array:
     if not shape or shape[0] is not None:
         stacked = np.stack(values) if shape else np.array(values, dtype=dtype)
         return _fixed_array(stacked, arrow_type)

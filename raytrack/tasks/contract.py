@@ -39,7 +39,9 @@ def example_of(entry: Any) -> ContractExample:
     )
     example = resolve(ref, f"example of model {entry.name!r}")()
     assert isinstance(example, ContractExample), f"{ref} must return a ContractExample"
-    assert len(example.rows) >= 2, f"the example of {entry.name!r} needs at least 2 rows, has {len(example.rows)}"
+    assert len(example.rows) >= 2, (
+        f"the example of {entry.name!r} needs at least 2 rows, has {len(example.rows)}"
+    )
     return example
 
 
@@ -62,7 +64,9 @@ def _losses(task: Task, output: Any) -> dict[str, torch.Tensor]:
         f"{sorted(task.loss_terms)} (Task.loss_terms)"
     )
     for name, value in terms.items():
-        assert isinstance(value, torch.Tensor) and value.dim() == 0, f"loss term {name!r} is not a scalar tensor"
+        assert isinstance(value, torch.Tensor) and value.dim() == 0, (
+            f"loss term {name!r} is not a scalar tensor"
+        )
         assert torch.isfinite(value), f"loss term {name!r} is {value.item()}"
     return terms
 
@@ -71,8 +75,12 @@ def check_declarations(entry: Any) -> None:
     """Hyperparameters resolve; metrics, loss terms and optimizers are declared and consistent."""
     entry.hyperparameters()  # raises when the builder and the task declare a name differently
     task = entry.task
-    assert task.metrics and all(isinstance(m, str) for m in task.metrics), "Task.metrics must name the metrics"
-    assert len(set(task.metrics)) == len(task.metrics), f"Task.metrics repeats a name: {task.metrics}"
+    assert task.metrics and all(isinstance(m, str) for m in task.metrics), (
+        "Task.metrics must name the metrics"
+    )
+    assert len(set(task.metrics)) == len(task.metrics), (
+        f"Task.metrics repeats a name: {task.metrics}"
+    )
     assert task.loss_terms, "Task.loss_terms must name at least one loss term"
 
 
@@ -94,10 +102,14 @@ def check_training_step(entry: Any) -> None:
     for optimizer, params in groups.items():
         grads = [p.grad for p in params if p.grad is not None]
         assert grads, f"no parameter of optimizer {optimizer!r} received a gradient"
-        assert all(torch.isfinite(g).all() for g in grads), f"non-finite gradient for optimizer {optimizer!r}"
+        assert all(torch.isfinite(g).all() for g in grads), (
+            f"non-finite gradient for optimizer {optimizer!r}"
+        )
 
 
-def _validation(model: torch.nn.Module, task: Task, rows: list[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+def _validation(
+    model: torch.nn.Module, task: Task, rows: list[Mapping[str, Any]]
+) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
     with torch.no_grad():
         stats = task.validation_step(model, batch_of(task, rows))
@@ -114,7 +126,9 @@ def check_validation_is_additive(entry: Any) -> None:
     half = len(rows) // 2
     whole = _validation(model, task, rows)
     first, second = _validation(model, task, rows[:half]), _validation(model, task, rows[half:])
-    assert set(first) == set(second) == set(whole), "validation_step must return the same statistics for every batch"
+    assert set(first) == set(second) == set(whole), (
+        "validation_step must return the same statistics for every batch"
+    )
     for key, total in whole.items():
         summed = first[key] + second[key]
         assert summed.shape == total.shape, f"statistic {key!r} changes shape with the batch"

@@ -49,7 +49,10 @@ def batched(items: Iterable[T], batch_size: int) -> Iterator[list[T]]:
 
 
 def prepared_batches(
-    rows: Iterable[Any], prepare: Callable[[Any], Any], collate: Callable[[list[Any]], Any], batch_size: int
+    rows: Iterable[Any],
+    prepare: Callable[[Any], Any],
+    collate: Callable[[list[Any]], Any],
+    batch_size: int,
 ) -> Iterator[tuple[Any, int]]:
     """``(batch, number of items)`` from raw rows, preparing each row as it arrives."""
     for group in batched((prepare(row) for row in rows), batch_size):

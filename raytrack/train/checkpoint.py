@@ -114,13 +114,17 @@ def load_rng(directory: str | Path, rank: int) -> dict[str, Any] | None:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_model(directory: str | Path, map_location: Any = "cpu") -> tuple[nn.Module, Any, Experiment]:
+def load_model(
+    directory: str | Path, map_location: Any = "cpu"
+) -> tuple[nn.Module, Any, Experiment]:
     """Rebuild the model (in eval mode), its task and the experiment from a checkpoint."""
     from raytrack.registry import get_model
 
     directory = Path(directory)
     experiment = load_dumped(yaml.safe_load((directory / EXPERIMENT_FILE).read_text()))
-    model, task = get_model(experiment.model.name, experiment.plugins).build(experiment.model.hparams, experiment.data.options)
+    model, task = get_model(experiment.model.name, experiment.plugins).build(
+        experiment.model.hparams, experiment.data.options
+    )
     model.load_state_dict(load_checkpoint(directory, map_location)["model"])
     model.eval()
     return model, task, experiment

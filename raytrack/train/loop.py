@@ -94,10 +94,16 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     while epoch < train_cfg.max_epochs and not finished:
         stage = stages[stage_index]
         started = time.perf_counter()
-        train_losses, train_items = _train_epoch(experiment, session, task, run, stage, epoch, several)
+        train_losses, train_items = _train_epoch(
+            experiment, session, task, run, stage, epoch, several
+        )
         trained = time.perf_counter()
         val_metrics = _validate(session, unwrap(run.model), task, epoch, stage.batch_size)
-        lrs = {f"lr_{name}": s.lr for name, s in schedules.items()} if several else {"lr": run.schedule.lr}
+        lrs = (
+            {f"lr_{name}": s.lr for name, s in schedules.items()}
+            if several
+            else {"lr": run.schedule.lr}
+        )
         metrics = {
             "epoch": epoch + 1,
             **train_losses,
@@ -115,7 +121,9 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
         if stage.ends_after(epoch, stage_start, metrics):
             if stage_index + 1 < len(stages) and epoch + 1 < train_cfg.max_epochs:
                 stage_index, stage_start = stage_index + 1, epoch + 1
-                wrapped = _enter_stage(session, task, run, freezer, stages[stage_index], wrapped, several)
+                wrapped = _enter_stage(
+                    session, task, run, freezer, stages[stage_index], wrapped, several
+                )
                 _restart(schedules, stages[stage_index], stage_start, train_cfg.max_epochs)
             else:
                 finished = True
@@ -144,8 +152,12 @@ def _check_fits(experiment: Experiment, task: Task) -> None:
     metrics = ["train_loss", *(f"val_{name}" for name in task.metrics)]
     problems = train_problems(experiment.train, type(task), metrics)
     if problems:
-        listed = "\n".join(f"  {format_path(('train', *loc))}: {message}" for loc, message in problems)
-        raise ValueError(f"the train section does not fit model {experiment.model.name!r}:\n{listed}")
+        listed = "\n".join(
+            f"  {format_path(('train', *loc))}: {message}" for loc, message in problems
+        )
+        raise ValueError(
+            f"the train section does not fit model {experiment.model.name!r}:\n{listed}"
+        )
 
 
 def _enter_stage(
@@ -159,9 +171,13 @@ def _enter_stage(
     if not several and key != wrapped:
         run.model = session.wrap_model(unwrap(run.model), find_unused_parameters=key[1])
     run.weights = dict(stage.weights)
-    run.trainable = {name: [p for p in params if p.requires_grad] for name, params in run.groups.items()}
+    run.trainable = {
+        name: [p for p in params if p.requires_grad] for name, params in run.groups.items()
+    }
     run.active = [
-        name for name in run.optimizers if run.trainable[name] and stage.active_terms(task.loss_terms, name)
+        name
+        for name in run.optimizers
+        if run.trainable[name] and stage.active_terms(task.loss_terms, name)
     ]
     if not run.active:
         raise ValueError(
@@ -171,7 +187,9 @@ def _enter_stage(
     return key
 
 
-def _restart(schedules: dict[str, LearningRateSchedule], stage: Stage, start: int, max_epochs: int) -> None:
+def _restart(
+    schedules: dict[str, LearningRateSchedule], stage: Stage, start: int, max_epochs: int
+) -> None:
     """Restart every schedule at ``stage``'s start (epoch ``start``) with the stage's rates."""
     for name, schedule in schedules.items():
         schedule.restart(stage.lr[name], stage.length(start, max_epochs))
@@ -195,10 +213,14 @@ def _train_epoch(
     losses = steps(task, session, run, batches, epoch, train_cfg.grad_clip)
     totals = session.all_reduce_sum(losses.stacked())
     total_items = int(totals[1].item())
-    mean = (lambda value: float(value / total_items)) if total_items else (lambda value: float("nan"))
+    mean = (
+        (lambda value: float(value / total_items)) if total_items else (lambda value: float("nan"))
+    )
     found = {"train_loss": mean(totals[0])}
     if len(losses.terms) > 1:
-        found.update({f"train_loss_{term}": mean(totals[2 + i]) for i, term in enumerate(losses.terms)})
+        found.update(
+            {f"train_loss_{term}": mean(totals[2 + i]) for i, term in enumerate(losses.terms)}
+        )
     return found, total_items
 
 
@@ -208,7 +230,9 @@ def _validate(
 ) -> dict[str, float]:
     model.eval()
     totals: dict[str, torch.Tensor] = {}
-    for batch, _ in prepared_batches(session.rows("val", epoch), task.prepare, task.collate, batch_size):
+    for batch, _ in prepared_batches(
+        session.rows("val", epoch), task.prepare, task.collate, batch_size
+    ):
         stats = task.validation_step(model, move_to(batch, session.device))
         for key, value in stats.items():
             value = value.detach().double()

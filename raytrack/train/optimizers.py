@@ -24,7 +24,9 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
     return getattr(torch.optim, OPTIMIZERS[name])
 
 
-def build_optimizer(section: OptimizerSection, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+def build_optimizer(
+    section: OptimizerSection, params: Iterable[nn.Parameter]
+) -> torch.optim.Optimizer:
     """The optimizer ``section`` describes, over ``params`` (one parameter group)."""
     return optimizer_class(section.name)(list(params), **section.arguments)
 
@@ -64,4 +66,6 @@ def build_optimizers(
     train: TrainSection, groups: dict[str, list[nn.Parameter]]
 ) -> dict[str, torch.optim.Optimizer]:
     """One optimizer per group, from ``train.optimizers[name]`` or else ``train.optimizer``."""
-    return {name: build_optimizer(train.optimizer_for(name), params) for name, params in groups.items()}
+    return {
+        name: build_optimizer(train.optimizer_for(name), params) for name, params in groups.items()
+    }

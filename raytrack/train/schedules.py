@@ -124,9 +124,8 @@ class LearningRateSchedule:
         self.epoch += 1
         s = self.scheduler
         if s.name == "plateau" and watched is not None and math.isfinite(watched):
-            better = (
-                self.plateau_best is None
-                or (watched < self.plateau_best if self.mode == "min" else watched > self.plateau_best)
+            better = self.plateau_best is None or (
+                watched < self.plateau_best if self.mode == "min" else watched > self.plateau_best
             )
             if better:
                 self.plateau_best, self.plateau_bad_epochs = watched, 0

@@ -89,7 +89,9 @@ class LoopSession(ABC):
 class LocalSession(LoopSession):
     """No Ray: metrics kept in :attr:`reports`, checkpoints copied to ``checkpoint_root``."""
 
-    def __init__(self, source: RowSource, checkpoint_root: str | Path, device: torch.device | None = None):
+    def __init__(
+        self, source: RowSource, checkpoint_root: str | Path, device: torch.device | None = None
+    ):
         self.source = source
         self.checkpoint_root = Path(checkpoint_root)
         self.device = device or torch.device("cpu")
@@ -111,7 +113,11 @@ class LocalSession(LoopSession):
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:
-        found = sorted(self.checkpoint_root.glob("checkpoint_*")) if self.checkpoint_root.is_dir() else []
+        found = (
+            sorted(self.checkpoint_root.glob("checkpoint_*"))
+            if self.checkpoint_root.is_dir()
+            else []
+        )
         yield str(found[-1]) if found else None
 
 

@@ -45,7 +45,9 @@ class Stage:
 
     def active_terms(self, terms: Mapping[str, str], optimizer: str) -> list[str]:
         """The terms of ``optimizer`` (in ``terms``, term → optimizer) with a nonzero weight."""
-        return [term for term, owner in terms.items() if owner == optimizer and self.weights[term] != 0]
+        return [
+            term for term, owner in terms.items() if owner == optimizer and self.weights[term] != 0
+        ]
 
 
 def plan_stages(train: TrainSection, task: type[Task] | Task) -> list[Stage]:
@@ -53,7 +55,9 @@ def plan_stages(train: TrainSection, task: type[Task] | Task) -> list[Stage]:
     optimizers = task.optimizer_names()
     base = {name: train.optimizer_for(name).lr for name in optimizers}
     if not train.stages:
-        return [Stage(0, "", None, None, base, train.batch_size, (), {t: 1.0 for t in task.loss_terms})]
+        return [
+            Stage(0, "", None, None, base, train.batch_size, (), {t: 1.0 for t in task.loss_terms})
+        ]
     plan = []
     for index, section in enumerate(train.stages):
         lr = dict(base)
@@ -86,12 +90,16 @@ class Freezer:
                     model.get_submodule(name)
                 except AttributeError:
                     raise ValueError(
-                        unknown_message("submodule", name, modules, f" to freeze in stage {stage.name}")
+                        unknown_message(
+                            "submodule", name, modules, f" to freeze in stage {stage.name}"
+                        )
                     ) from None
 
     def apply(self, stage: Stage) -> frozenset[str]:
         """Freeze ``stage``'s submodules and unfreeze the rest; the names of trainable parameters."""
-        frozen = {id(p) for name in stage.freeze for p in self.model.get_submodule(name).parameters()}
+        frozen = {
+            id(p) for name in stage.freeze for p in self.model.get_submodule(name).parameters()
+        }
         for name, param in self.model.named_parameters():
             param.requires_grad_(self.trainable[name] and id(param) not in frozen)
         return frozenset(name for name, p in self.model.named_parameters() if p.requires_grad)

@@ -67,14 +67,18 @@ class EpochLosses:
         if len(self.terms) > 1:
             for term in self.terms:
                 value = terms[term].detach().double().cpu() * size
-                self.per_term[term] = self.per_term[term] + value if term in self.per_term else value
+                self.per_term[term] = (
+                    self.per_term[term] + value if term in self.per_term else value
+                )
         self.items += size
 
     def stacked(self) -> torch.Tensor:
         """``[total, items, *terms]`` for one all-reduce."""
         parts = [self.total, torch.tensor(float(self.items), dtype=torch.float64)]
         if len(self.terms) > 1:
-            parts += [self.per_term.get(t, torch.zeros((), dtype=torch.float64)) for t in self.terms]
+            parts += [
+                self.per_term.get(t, torch.zeros((), dtype=torch.float64)) for t in self.terms
+            ]
         return torch.stack(parts)
 
 
@@ -123,7 +127,7 @@ def one_optimizer_epoch(
     epoch: int, grad_clip: float | None,
 ) -> EpochLosses:  # fmt: skip
     """Steps of a task with one optimizer (the DDP path)."""
-    (name, optimizer), = run.optimizers.items()
+    ((name, optimizer),) = run.optimizers.items()
     schedule, model = run.schedules[name], run.model
     losses = EpochLosses(tuple(task.loss_terms))
     with session.uneven_inputs(model):
@@ -169,9 +173,15 @@ def several_optimizers_epoch(
             check_finite(total, terms, epoch)
             own = {name: weighted(terms, run.weights, [t for t in terms if owners[t] == name])
                    for name in run.active}  # fmt: skip
-            parts = [(name, loss) for name, loss in own.items() if loss is not None and loss.requires_grad]
+            parts = [
+                (name, loss)
+                for name, loss in own.items()
+                if loss is not None and loss.requires_grad
+            ]
             for index, (name, loss) in enumerate(parts):  # the graph is kept until the last one
-                torch.autograd.backward(loss, inputs=run.trainable[name], retain_graph=index < len(parts) - 1)
+                torch.autograd.backward(
+                    loss, inputs=run.trainable[name], retain_graph=index < len(parts) - 1
+                )
             losses.add(total, terms, size)
         if distributed:
             average_gradients(session, stepping)

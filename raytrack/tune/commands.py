@@ -42,7 +42,11 @@ def _ray_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray is started)"
     )
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
         help="0 quiet, 1 live progress lines (default), 2 also Ray Tune's own tables",
     )
 
@@ -69,7 +73,9 @@ def _train(args: argparse.Namespace) -> int:
 def _run_sweep(experiment: Any, args: argparse.Namespace) -> int:
     from raytrack.tune.tuner import run_sweep
 
-    sweep, summary = run_sweep(experiment, name=args.name, address=args.address, verbose=args.verbose)
+    sweep, summary = run_sweep(
+        experiment, name=args.name, address=args.address, verbose=args.verbose
+    )
     return print_summary(summary, sweep)
 
 
@@ -106,7 +112,9 @@ def print_summary(summary: Any, sweep: Any, top: int = 10) -> int:
     print(f"\nLeaderboard ({experiment.tune.metric}, {experiment.tune.mode}):")
     print(leaderboard(summary, experiment.tune.metric, top))
     if summary.best_yaml is None:
-        print(f"\nno trial finished an epoch; see the trial logs under {sweep.path}", file=sys.stderr)
+        print(
+            f"\nno trial finished an epoch; see the trial logs under {sweep.path}", file=sys.stderr
+        )
         return 1
     print(f"\nbest {experiment.tune.metric} = {summary.best_value:.4g}")
     print(f"best config:     {summary.best_yaml}   (re-run: raytrack train {summary.best_yaml})")
@@ -114,5 +122,7 @@ def print_summary(summary: Any, sweep: Any, top: int = 10) -> int:
     print(f"all results:     {Path(sweep.path) / 'trials.csv'}, {Path(sweep.path) / 'history.csv'}")
     errors = int((summary.trials["status"] == "error").sum()) if "status" in summary.trials else 0
     if errors:
-        print(f"{errors} trial(s) failed; resume with: raytrack resume {sweep.path}", file=sys.stderr)
+        print(
+            f"{errors} trial(s) failed; resume with: raytrack resume {sweep.path}", file=sys.stderr
+        )
     return 0

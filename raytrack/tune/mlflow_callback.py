@@ -41,7 +41,9 @@ class MLflowBatchCallback(LoggerCallback):
         if trial.trial_id in self._runs:
             return
         previous = self._client.search_runs(
-            [self._experiment_id], filter_string=f"tags.trial_id = '{trial.trial_id}'", max_results=1
+            [self._experiment_id],
+            filter_string=f"tags.trial_id = '{trial.trial_id}'",
+            max_results=1,
         )
         if previous:
             self._runs[trial.trial_id] = previous[0].info.run_id

@@ -43,20 +43,32 @@ class ProgressPrinter(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._print(f"{trial.trial_id} started   {_params(trial.config)}")
 
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
         value = result.get(self.metric)
         if isinstance(value, (int, float)) and self._improves(float(value)):
             self.best = (float(value), trial.trial_id)
-        shown = f"{self.metric}={value:.4g}" if isinstance(value, (int, float)) else f"{self.metric}=?"
+        shown = (
+            f"{self.metric}={value:.4g}" if isinstance(value, (int, float)) else f"{self.metric}=?"
+        )
         best = f"best {self.best[0]:.4g} ({self.best[1]})" if self.best else ""
         epoch = result.get("training_iteration", "?")
-        self._print(f"{trial.trial_id} epoch {epoch}/{self.epochs_of(trial.config)}  {shown}  {best}")
+        self._print(
+            f"{trial.trial_id} epoch {epoch}/{self.epochs_of(trial.config)}  {shown}  {best}"
+        )
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.finished += 1
         epochs = (trial.last_result or {}).get("training_iteration", 0)
-        how = "completed" if epochs >= self.epochs_of(trial.config) else "stopped early by the scheduler"
-        self._print(f"{trial.trial_id} {how} after {epochs} epochs ({self.finished}/{len(trials)} done)")
+        how = (
+            "completed"
+            if epochs >= self.epochs_of(trial.config)
+            else "stopped early by the scheduler"
+        )
+        self._print(
+            f"{trial.trial_id} {how} after {epochs} epochs ({self.finished}/{len(trials)} done)"
+        )
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.finished += 1

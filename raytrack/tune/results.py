@@ -118,11 +118,17 @@ def _status(result: Any, epochs: int, experiment: Any) -> str:
         return "error"
     from raytrack.config import trial_epochs
 
-    return "completed" if epochs >= trial_epochs(experiment, result.config or {}) else "stopped early"
+    return (
+        "completed" if epochs >= trial_epochs(experiment, result.config or {}) else "stopped early"
+    )
 
 
-def _best_checkpoint(result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str) -> str | None:
-    if CHECKPOINT_PATH_METRIC in history and isinstance(history.loc[best_index, CHECKPOINT_PATH_METRIC], str):
+def _best_checkpoint(
+    result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str
+) -> str | None:
+    if CHECKPOINT_PATH_METRIC in history and isinstance(
+        history.loc[best_index, CHECKPOINT_PATH_METRIC], str
+    ):
         return history.loc[best_index, CHECKPOINT_PATH_METRIC]
     try:
         checkpoint = result.get_best_checkpoint(metric, mode)

@@ -40,7 +40,9 @@ def trial_experiment(config: Mapping[str, Any]) -> Experiment:
     return apply_trial_config(base, searched_values(config))
 
 
-def run_trial(config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
+def run_trial(
+    config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str
+) -> None:
     """The Tune function trainable (bound with ``tune.with_parameters``)."""
     for name in ("ray.tune", "ray.train"):  # per-checkpoint INFO lines drown the progress view
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -93,7 +95,9 @@ def shard_blocks(store_events: int, workers: int) -> int:
     return max(1, math.ceil(store_events / DATASET_BLOCK_ROWS), min(store_events, 64 * workers))
 
 
-def _run_ddp(experiment: Experiment, store_path: str, splits: dict[str, list[int]], storage_path: str) -> None:
+def _run_ddp(
+    experiment: Experiment, store_path: str, splits: dict[str, list[int]], storage_path: str
+) -> None:
     import ray.train
     from ray import tune
     from ray.train.torch import TorchConfig, TorchTrainer

@@ -122,7 +122,9 @@ def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
 
         # TPE starts after a few random trials: a third of the budget, between 2 and 10.
         startup = min(10, max(2, tune_cfg.num_samples // 3))
-        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed, n_startup_trials=startup))
+        return OptunaSearch(
+            sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed, n_startup_trials=startup)
+        )
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     return BasicVariantGenerator(random_state=tune_cfg.seed, max_concurrent=max_concurrent)

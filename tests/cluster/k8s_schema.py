@@ -21,20 +21,21 @@ INT64 = (-(2**63), 2**63 - 1)
 # that compare with oldSelf only apply to updates and are skipped; any other rule found in a CRD
 # must be listed here, so that a new KubeRay release with new rules fails loudly, not silently.
 CEL_RULES: dict[str, Callable[[Any], bool]] = {
-    "self in ['ray.io/kuberay-operator', 'kueue.x-k8s.io/multikueue']": lambda v: v
-    in ("ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"),
-    "!(has(self.jobStatus) && has(self.jobDeploymentStatus))": lambda v: not (
-        "jobStatus" in v and "jobDeploymentStatus" in v
+    "self in ['ray.io/kuberay-operator', 'kueue.x-k8s.io/multikueue']": lambda v: (
+        v in ("ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue")
     ),
-    "has(self.jobStatus) || has(self.jobDeploymentStatus)": lambda v: "jobStatus" in v
-    or "jobDeploymentStatus" in v,
-    "!((has(self.onSuccess) || has(self.onFailure)) && has(self.deletionRules))": lambda v: not (
-        ("onSuccess" in v or "onFailure" in v) and "deletionRules" in v
+    "!(has(self.jobStatus) && has(self.jobDeploymentStatus))": lambda v: (
+        not ("jobStatus" in v and "jobDeploymentStatus" in v)
+    ),
+    "has(self.jobStatus) || has(self.jobDeploymentStatus)": lambda v: (
+        "jobStatus" in v or "jobDeploymentStatus" in v
+    ),
+    "!((has(self.onSuccess) || has(self.onFailure)) && has(self.deletionRules))": lambda v: (
+        not (("onSuccess" in v or "onFailure" in v) and "deletionRules" in v)
     ),
     "((has(self.onSuccess) && has(self.onFailure)) || has(self.deletionRules))": lambda v: (
-        "onSuccess" in v and "onFailure" in v
-    )
-    or "deletionRules" in v,
+        ("onSuccess" in v and "onFailure" in v) or "deletionRules" in v
+    ),
 }
 
 
@@ -42,18 +43,24 @@ def is_transition_rule(rule: str) -> bool:
     return "oldSelf" in rule
 
 
-def _cel(validator: Any, rules: list[dict], instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+def _cel(
+    validator: Any, rules: list[dict], instance: Any, schema: dict
+) -> Iterator[jsonschema.ValidationError]:
     for entry in rules:
         rule = entry["rule"]
         if is_transition_rule(rule):
             continue
         if rule not in CEL_RULES:
-            yield jsonschema.ValidationError(f"CEL rule not understood by this test, teach CEL_RULES: {rule}")
+            yield jsonschema.ValidationError(
+                f"CEL rule not understood by this test, teach CEL_RULES: {rule}"
+            )
         elif not CEL_RULES[rule](instance):
             yield jsonschema.ValidationError(entry.get("message", f"failed CEL rule {rule}"))
 
 
-def _list_map_keys(validator: Any, keys: list[str], instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+def _list_map_keys(
+    validator: Any, keys: list[str], instance: Any, schema: dict
+) -> Iterator[jsonschema.ValidationError]:
     """``x-kubernetes-list-type: map``: items are unique by their key fields."""
     if not validator.is_type(instance, "array") or schema.get("x-kubernetes-list-type") != "map":
         return
@@ -68,16 +75,24 @@ def _list_map_keys(validator: Any, keys: list[str], instance: Any, schema: dict)
                 yield jsonschema.ValidationError(f"item {index} lacks the list-map key {name!r}")
             key.append(item.get(name, item_props.get(name, {}).get("default")))
         if tuple(key) in seen:
-            yield jsonschema.ValidationError(f"duplicate list-map key {dict(zip(keys, key))} at item {index}")
+            yield jsonschema.ValidationError(
+                f"duplicate list-map key {dict(zip(keys, key))} at item {index}"
+            )
         seen.add(tuple(key))
 
 
-def _int_or_string(validator: Any, value: bool, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
-    if value and not (validator.is_type(instance, "integer") or validator.is_type(instance, "string")):
+def _int_or_string(
+    validator: Any, value: bool, instance: Any, schema: dict
+) -> Iterator[jsonschema.ValidationError]:
+    if value and not (
+        validator.is_type(instance, "integer") or validator.is_type(instance, "string")
+    ):
         yield jsonschema.ValidationError(f"{instance!r} is neither an integer nor a string")
 
 
-def _k8s_format(validator: Any, fmt: str, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+def _k8s_format(
+    validator: Any, fmt: str, instance: Any, schema: dict
+) -> Iterator[jsonschema.ValidationError]:
     bounds = {"int32": INT32, "int64": INT64}.get(fmt)
     if bounds and validator.is_type(instance, "integer") and not bounds[0] <= instance <= bounds[1]:
         yield jsonschema.ValidationError(f"{instance} is out of {fmt} range")
@@ -107,8 +122,15 @@ def structural(schema: Any) -> Any:
         return [structural(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: structural(value) if key not in ("enum", "default", "example") else value for key, value in schema.items()}
-    if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+    out = {
+        key: structural(value) if key not in ("enum", "default", "example") else value
+        for key, value in schema.items()
+    }
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     if out.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]

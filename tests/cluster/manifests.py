@@ -49,13 +49,24 @@ def ray_container(pod_template: dict) -> dict:
 
 
 def all_groups(spec: dict) -> list[tuple[str, dict]]:
-    return [("head", spec["headGroupSpec"])] + [(g["groupName"], g) for g in spec["workerGroupSpecs"]]
+    return [("head", spec["headGroupSpec"])] + [
+        (g["groupName"], g) for g in spec["workerGroupSpecs"]
+    ]
 
 
 def quantity(value: Any) -> float:
     """A Kubernetes quantity as a number (enough for CPU counts, GPU counts and Gi/Mi)."""
     text = str(value)
-    suffixes = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9}
+    suffixes = {
+        "m": 1e-3,
+        "Ki": 2**10,
+        "Mi": 2**20,
+        "Gi": 2**30,
+        "Ti": 2**40,
+        "k": 1e3,
+        "M": 1e6,
+        "G": 1e9,
+    }
     for suffix, factor in sorted(suffixes.items(), key=lambda kv: -len(kv[0])):
         if text.endswith(suffix):
             return float(text[: -len(suffix)]) * factor
@@ -76,5 +87,7 @@ def rayjob_entrypoint() -> tuple[str, list[str]]:
     entrypoint = one("RayJob", "rayjob.yaml")["spec"]["entrypoint"]
     first, _, second = entrypoint.partition("&&")
     cd = shlex.split(first)
-    assert cd[0] == "cd" and len(cd) == 2, f"entrypoint should start in the shared volume: {entrypoint}"
+    assert cd[0] == "cd" and len(cd) == 2, (
+        f"entrypoint should start in the shared volume: {entrypoint}"
+    )
     return cd[1], shlex.split(second)

@@ -38,7 +38,12 @@ class TestClusterSpec:
             # Extended resources must have requests equal to limits, when given.
             assert quantity(resources.get("requests", {}).get("nvidia.com/gpu", gpus)) == gpus
             assert quantity(resources["limits"]["cpu"]) >= 2 * gpus, "fewer than 2 CPUs per GPU"
-            assert 0 <= group["minReplicas"] <= group.get("replicas", group["minReplicas"]) <= group["maxReplicas"]
+            assert (
+                0
+                <= group["minReplicas"]
+                <= group.get("replicas", group["minReplicas"])
+                <= group["maxReplicas"]
+            )
             assert group["maxReplicas"] >= 1
 
     def test_ray_version_is_the_installed_one(self, name, spec):
@@ -62,13 +67,27 @@ class TestClusterSpec:
         for group_name, group in all_groups(spec):
             pod = group["template"]["spec"]
             volumes = {v["name"]: v for v in pod.get("volumes", [])}
-            shared = [n for n, v in volumes.items() if v.get("persistentVolumeClaim", {}).get("claimName") == claim]
+            shared = [
+                n
+                for n, v in volumes.items()
+                if v.get("persistentVolumeClaim", {}).get("claimName") == claim
+            ]
             assert len(shared) == 1, f"{group_name}: no volume from claim {claim}"
-            mounts = [m for m in ray_container(group["template"]).get("volumeMounts", []) if m["name"] == shared[0]]
-            assert len(mounts) == 1 and not mounts[0].get("readOnly"), f"{group_name}: shared volume not mounted read-write"
+            mounts = [
+                m
+                for m in ray_container(group["template"]).get("volumeMounts", [])
+                if m["name"] == shared[0]
+            ]
+            assert len(mounts) == 1 and not mounts[0].get("readOnly"), (
+                f"{group_name}: shared volume not mounted read-write"
+            )
             paths.add(mounts[0]["mountPath"])
             # Ray's object store needs more /dev/shm than Kubernetes' 64 MiB default.
-            shm = [m for m in ray_container(group["template"])["volumeMounts"] if m["mountPath"] == "/dev/shm"]
+            shm = [
+                m
+                for m in ray_container(group["template"])["volumeMounts"]
+                if m["mountPath"] == "/dev/shm"
+            ]
             assert shm and volumes[shm[0]["name"]].get("emptyDir", {}).get("medium") == "Memory"
         assert len(paths) == 1, f"shared volume mounted at different paths: {paths}"
 
@@ -76,5 +95,7 @@ class TestClusterSpec:
         for group_name, group in all_groups(spec):
             env = {e["name"]: e for e in ray_container(group["template"]).get("env", [])}
             ref = env["WANDB_API_KEY"]["valueFrom"]["secretKeyRef"]
-            assert ref["optional"] is True, f"{group_name}: pods would not start without the W&B secret"
+            assert ref["optional"] is True, (
+                f"{group_name}: pods would not start without the W&B secret"
+            )
             assert "value" not in env["WANDB_API_KEY"]

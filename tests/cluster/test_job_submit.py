@@ -51,14 +51,23 @@ def clean_env(**extra: str) -> dict[str, str]:
 # -- submit.sh's own checks, before it contacts any cluster -----------------------------------
 
 
-def run_submit(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_submit(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(SUBMIT), *args], cwd=ROOT, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
+        ["bash", str(SUBMIT), *args],
+        cwd=ROOT,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def test_submit_script_is_valid_bash():
-    assert subprocess.run(["bash", "-n", str(SUBMIT)], capture_output=True, text=True).returncode == 0
+    assert (
+        subprocess.run(["bash", "-n", str(SUBMIT)], capture_output=True, text=True).returncode == 0
+    )
     assert os.access(SUBMIT, os.X_OK), "cluster/submit.sh is not executable"
 
 
@@ -67,7 +76,10 @@ def test_submit_script_is_valid_bash():
     [
         ((), "cluster/submit.sh ADDRESS SPACE.yaml"),
         (("http://127.0.0.1:9", "no/such/space.yaml"), "no experiment file at no/such/space.yaml"),
-        (("http://127.0.0.1:9", "cluster/kuberay/rayjob.yaml", "--run-dir", "relative/dir"), "must be an absolute path"),
+        (
+            ("http://127.0.0.1:9", "cluster/kuberay/rayjob.yaml", "--run-dir", "relative/dir"),
+            "must be an absolute path",
+        ),
     ],
 )
 def test_submit_refuses_bad_arguments(args, message):
@@ -123,7 +135,9 @@ class Head:
     log: Path
 
     def api(self, path: str) -> dict:
-        request = urllib.request.Request(f"{self.address}{path}", headers={"Authorization": f"Bearer {self.token}"})
+        request = urllib.request.Request(
+            f"{self.address}{path}", headers={"Authorization": f"Bearer {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -179,7 +193,9 @@ def _start_head(tmp: Path, env: dict[str, str], log: Path) -> tuple[subprocess.P
         f"--metrics-export-port={metrics}",
     ]  # fmt: skip
     with open(log, "a") as out:
-        process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return process, dashboard
 
 
@@ -221,7 +237,11 @@ def ray_head() -> Iterator[Head]:
             problems.append(problem)
             _stop_head(process)
         else:
-            pytest.fail("the test Ray head did not start: " + "; ".join(problems) + f"\n{log.read_text()[-4000:]}")
+            pytest.fail(
+                "the test Ray head did not start: "
+                + "; ".join(problems)
+                + f"\n{log.read_text()[-4000:]}"
+            )
         try:
             yield head
         finally:
@@ -239,8 +259,14 @@ def wait_for_job(head: Head, submission_id: str, timeout_s: float) -> dict:
         if job["status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
             return job
         if time.monotonic() > deadline:
-            subprocess.run([str(BIN / "ray"), "job", "stop", "--address", head.address, submission_id], env=head.env, timeout=60)
-            pytest.fail(f"job {submission_id} still {job['status']} after {timeout_s} s:\n{head.logs(submission_id)[-4000:]}")
+            subprocess.run(
+                [str(BIN / "ray"), "job", "stop", "--address", head.address, submission_id],
+                env=head.env,
+                timeout=60,
+            )
+            pytest.fail(
+                f"job {submission_id} still {job['status']} after {timeout_s} s:\n{head.logs(submission_id)[-4000:]}"
+            )
         time.sleep(2)
 
 
@@ -290,7 +316,9 @@ def test_ray_job_submit_runs_raytrack_on_the_cluster(ray_head):
 
 def stop_job(head: Head, submission_id: str) -> None:
     request = urllib.request.Request(
-        f"{head.address}/api/jobs/{submission_id}/stop", method="POST", headers={"Authorization": f"Bearer {head.token}"}
+        f"{head.address}/api/jobs/{submission_id}/stop",
+        method="POST",
+        headers={"Authorization": f"Bearer {head.token}"},
     )
     urllib.request.urlopen(request, timeout=10).close()
 
@@ -298,7 +326,9 @@ def stop_job(head: Head, submission_id: str) -> None:
 @pytest.mark.slow
 @pytest.mark.ray
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("source", ["RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "home", "none", "disabled"])
+@pytest.mark.parametrize(
+    "source", ["RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "home", "none", "disabled"]
+)
 def test_submit_sh_sends_the_token_it_finds(ray_head, tmp_path, source):
     """submit.sh finds the token where Ray looks for it, and builds the job the header describes."""
     home = tmp_path / "home"
@@ -316,7 +346,16 @@ def test_submit_sh_sends_the_token_it_finds(ray_head, tmp_path, source):
     # Any file of the project stands in for the experiment: the job is stopped right away, what
     # is checked is what reached the cluster.
     space = "cluster/kuberay/rayjob.yaml"
-    result = run_submit(ray_head.address, space, "--submission-id", submission_id, "--no-wait", "--name", "two words", env=env)
+    result = run_submit(
+        ray_head.address,
+        space,
+        "--submission-id",
+        submission_id,
+        "--no-wait",
+        "--name",
+        "two words",
+        env=env,
+    )
     output = result.stdout + result.stderr
     if source in ("none", "disabled"):
         assert result.returncode != 0 and "Authentication required" in output, output[-3000:]
@@ -326,7 +365,9 @@ def test_submit_sh_sends_the_token_it_finds(ray_head, tmp_path, source):
     job = wait_for_job(ray_head, submission_id, 120)
     assert job["entrypoint"] == f"python tune.py {space} --name 'two words'"
     assert job["runtime_env"]["env_vars"]["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] == "900"
-    assert ray_head.token not in json.dumps(job) + output, "the token leaked into the job or the output"
+    assert ray_head.token not in json.dumps(job) + output, (
+        "the token leaked into the job or the output"
+    )
 
 
 def _tune_cli_works() -> str | None:
@@ -334,7 +375,12 @@ def _tune_cli_works() -> str | None:
     if not SMOKE.is_file():
         return f"the smoke experiment {SMOKE.relative_to(ROOT)} does not exist"
     help_run = subprocess.run(
-        [sys.executable, str(ROOT / "tune.py"), "--help"], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120
+        [sys.executable, str(ROOT / "tune.py"), "--help"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if help_run.returncode != 0:
         return f"`python tune.py --help` fails:\n{help_run.stderr[-2000:]}"

@@ -45,8 +45,12 @@ def test_launcher_head_runs_no_trials_and_auth_is_on(launcher_config):
     head = launcher_config["available_node_types"][launcher_config["head_node_type"]]
     assert head["resources"] == {"CPU": 0}
     assert any("--num-cpus=0" in c for c in launcher_config["head_start_ray_commands"])
-    workers = [n for n in launcher_config["available_node_types"] if n != launcher_config["head_node_type"]]
-    assert workers and all(launcher_config["available_node_types"][n]["max_workers"] >= 1 for n in workers)
+    workers = [
+        n for n in launcher_config["available_node_types"] if n != launcher_config["head_node_type"]
+    ]
+    assert workers and all(
+        launcher_config["available_node_types"][n]["max_workers"] >= 1 for n in workers
+    )
     for commands in ("head_start_ray_commands", "worker_start_ray_commands"):
         starts = [c for c in launcher_config[commands] if "ray start" in c]
         assert starts and all("RAY_AUTH_MODE=token" in c for c in starts), commands

@@ -64,7 +64,9 @@ def test_manifest_folder_holds_the_expected_objects():
     ]
 
 
-@pytest.mark.parametrize("key", [key for key, doc in kuberay_docs() if doc["apiVersion"].startswith("ray.io/")])
+@pytest.mark.parametrize(
+    "key", [key for key, doc in kuberay_docs() if doc["apiVersion"].startswith("ray.io/")]
+)
 def test_kuberay_manifest_validates_against_crd(crds, key):
     doc = dict(kuberay_docs())[key]
     assert doc["apiVersion"] == "ray.io/v1"
@@ -89,13 +91,17 @@ def test_validation_catches_what_the_api_server_would_reject(crds):
     assert any("authOptions.mode" in e for e in schema_errors(crds["RayJob"], bad_enum))
 
     bad_quantity = copy.deepcopy(good)
-    ray_container(bad_quantity["spec"]["rayClusterSpec"]["headGroupSpec"]["template"])["resources"]["limits"][
-        "cpu"
-    ] = ["8"]
-    assert any("neither an integer nor a string" in e for e in schema_errors(crds["RayJob"], bad_quantity))
+    ray_container(bad_quantity["spec"]["rayClusterSpec"]["headGroupSpec"]["template"])["resources"][
+        "limits"
+    ]["cpu"] = ["8"]
+    assert any(
+        "neither an integer nor a string" in e for e in schema_errors(crds["RayJob"], bad_quantity)
+    )
 
     duplicate_port = copy.deepcopy(good)
-    ports = ray_container(duplicate_port["spec"]["rayClusterSpec"]["headGroupSpec"]["template"])["ports"]
+    ports = ray_container(duplicate_port["spec"]["rayClusterSpec"]["headGroupSpec"]["template"])[
+        "ports"
+    ]
     ports.append(dict(ports[0]))
     assert any("duplicate list-map key" in e for e in schema_errors(crds["RayJob"], duplicate_port))
 
@@ -133,7 +139,10 @@ def test_storage_claim_is_shared_across_nodes():
 
 
 def test_rayjob_runs_the_raycluster_spec():
-    assert one("RayJob", "rayjob.yaml")["spec"]["rayClusterSpec"] == one("RayCluster", "raycluster.yaml")["spec"]
+    assert (
+        one("RayJob", "rayjob.yaml")["spec"]["rayClusterSpec"]
+        == one("RayCluster", "raycluster.yaml")["spec"]
+    )
 
 
 def test_rayjob_cleans_up_after_itself():
@@ -142,9 +151,10 @@ def test_rayjob_cleans_up_after_itself():
     assert spec["ttlSecondsAfterFinished"] > 0
     runtime_env = yaml.safe_load(spec["runtimeEnvYAML"])
     assert isinstance(runtime_env, dict)
-    assert all(isinstance(v, str) for v in runtime_env.get("env_vars", {}).values()), "env_vars values must be strings"
+    assert all(isinstance(v, str) for v in runtime_env.get("env_vars", {}).values()), (
+        "env_vars values must be strings"
+    )
     assert "working_dir" not in runtime_env, "the RayJob runs the image's copy of the project"
-
 
 
 def test_rayjob_entrypoint_runs_an_existing_experiment_from_the_shared_volume():
@@ -189,9 +199,14 @@ def test_rayjob_experiment_is_valid_and_fits_the_gpu_workers():
     run_dir, _ = rayjob_entrypoint()
     for key, path in (("storage", experiment.storage), ("data.store", experiment.data.store)):
         assert not path.startswith(("~", "$")), f"{key}: {path} is not on the shared volume"
-        assert not path.startswith("/") or path.startswith(f"{run_dir}/"), f"{key}: {path} is not under {run_dir}"
+        assert not path.startswith("/") or path.startswith(f"{run_dir}/"), (
+            f"{key}: {path} is not under {run_dir}"
+        )
     # One DDP trial on one pod keeps NCCL traffic inside a node.
-    per_pod = max(quantity(ray_container(g["template"])["resources"]["limits"]["nvidia.com/gpu"]) for g in spec["workerGroupSpecs"])
+    per_pod = max(
+        quantity(ray_container(g["template"])["resources"]["limits"]["nvidia.com/gpu"])
+        for g in spec["workerGroupSpecs"]
+    )
     assert experiment.train.workers * experiment.train.gpus_per_worker <= per_pod
 
 
@@ -200,8 +215,14 @@ def test_dockerfile_builds_on_the_ray_image_of_the_manifests():
     match = IMAGE_TAG.search(base)
     assert base.startswith("rayproject/ray:") and match, base
     assert match["ray"] == ray.__version__
-    manifest_image = ray_container(one("RayCluster", "raycluster.yaml")["spec"]["headGroupSpec"]["template"])["image"]
-    assert IMAGE_TAG.search(manifest_image)[0] == match[0], "manifest image tag differs from the Dockerfile's base"
+    manifest_image = ray_container(
+        one("RayCluster", "raycluster.yaml")["spec"]["headGroupSpec"]["template"]
+    )["image"]
+    assert IMAGE_TAG.search(manifest_image)[0] == match[0], (
+        "manifest image tag differs from the Dockerfile's base"
+    )
     text = DOCKERFILE.read_text()
     for needed in ("tune.py", "raytrack", "search_spaces", "pyproject.toml"):
-        assert re.search(rf"^COPY .*\b{re.escape(needed)}\b", text, re.MULTILINE), f"Dockerfile does not copy {needed}"
+        assert re.search(rf"^COPY .*\b{re.escape(needed)}\b", text, re.MULTILINE), (
+            f"Dockerfile does not copy {needed}"
+        )

@@ -182,7 +182,12 @@ def test_space_survives_a_full_dump_and_reload():
     from raytrack.config.schema import Experiment
 
     exp = validate_experiment(
-        experiment({"train.optimizer.lr": {"low": 1e-4, "high": 1e-2, "log": True}, "dropout": {"choices": [0.0, 0.1]}})
+        experiment(
+            {
+                "train.optimizer.lr": {"low": 1e-4, "high": 1e-2, "log": True},
+                "dropout": {"choices": [0.0, 0.1]},
+            }
+        )
     )
     reloaded = Experiment.model_validate(exp.model_dump(mode="json"))
     assert set(tune_search_space(reloaded)) == set(tune_search_space(exp))
@@ -195,7 +200,9 @@ def test_asha_top_rung_is_the_largest_searched_max_epochs():
     from raytrack.config import epoch_budget, trial_epochs
 
     asha = {"searcher": "random", "scheduler": {"name": "asha", "grace_period": 1}}
-    fixed = validate_experiment(experiment({"dropout": {"choices": [0.0, 0.1]}}, asha, train={"max_epochs": 7}))
+    fixed = validate_experiment(
+        experiment({"dropout": {"choices": [0.0, 0.1]}}, asha, train={"max_epochs": 7})
+    )
     assert epoch_budget(fixed) == 7
     assert trial_epochs(fixed, {}) == 7
 

@@ -30,13 +30,27 @@ def trained(tmp_path_factory, simulated_store) -> tuple[Path, Path]:
     experiment = Experiment.model_validate(
         {
             "name": "gnn",
-            "model": {"name": "exatrkx_gnn", "hparams": {"hidden": 32, "n_graph_iters": 3, "nb_node_layer": 2, "nb_edge_layer": 2}},
+            "model": {
+                "name": "exatrkx_gnn",
+                "hparams": {
+                    "hidden": 32,
+                    "n_graph_iters": 3,
+                    "nb_node_layer": 2,
+                    "nb_edge_layer": 2,
+                },
+            },
             "data": {"store": str(store), "options": {"noise": False, "true_edges": "layerwise"}},
-            "train": {"max_epochs": 6, "batch_size": 2, "optimizer": {"name": "adamw", "lr": 0.005}},
+            "train": {
+                "max_epochs": 6,
+                "batch_size": 2,
+                "optimizer": {"name": "adamw", "lr": 0.005},
+            },
             "tune": {"metric": "val_auc", "mode": "max"},
         }
     )
-    session = LocalSession(store_row_source(str(store), {"train": TRAIN, "val": VAL}), root / "ckpt")
+    session = LocalSession(
+        store_row_source(str(store), {"train": TRAIN, "val": VAL}), root / "ckpt"
+    )
     run_training(experiment, session)
     return store, session.checkpoints[-1]
 
@@ -80,13 +94,43 @@ def test_tracks_from_gnn_scores_are_evaluated_on_the_full_events(trained, tmp_pa
     # a track purer than 50% is never a purity fake, but may be a double-majority fake
     assert walk.summary["fake_rate_purity"] <= walk.summary["fake_rate"]
     # the family's CLI command writes the same figures
-    assert main(["tracks", str(checkpoint), str(store), "--events", *map(str, VAL), "--method", "walkthrough", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "tracks",
+                str(checkpoint),
+                str(store),
+                "--events",
+                *map(str, VAL),
+                "--method",
+                "walkthrough",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "tracks_summary.json").read_text())
     assert summary["efficiency"] == pytest.approx(walk.summary["efficiency"])
     assert summary["trackml_score"] == pytest.approx(walk.summary["trackml_score"])
     # and so does the generic one
     out = tmp_path / "generic"
-    assert main(["evaluate", str(checkpoint), str(store), "--ids", *map(str, VAL), "--set", "method=walkthrough", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(checkpoint),
+                str(store),
+                "--ids",
+                *map(str, VAL),
+                "--set",
+                "method=walkthrough",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "tracks_summary.json").read_text()) == summary
 
 
@@ -95,7 +139,9 @@ def test_walkthrough_thresholds_reach_the_track_builder(trained):
     store, checkpoint = trained
     default = tracks(checkpoint, store, method="walkthrough")
     # nothing passes a cut of 1: every hit stays on no track, so no particle is reconstructed
-    nothing = tracks(checkpoint, store, method="walkthrough", score_cut_cc=1.0, th_min=1.0, th_add=1.0)
+    nothing = tracks(
+        checkpoint, store, method="walkthrough", score_cut_cc=1.0, th_min=1.0, th_add=1.0
+    )
     assert default.summary["n_tracks"] > 0
     assert nothing.summary["n_tracks"] == 0 and nothing.summary["efficiency"] == 0.0
 
@@ -106,7 +152,9 @@ def test_a_missing_cut_is_an_error_naming_the_setting():
 
     assert model_edge_cut(NoCut(), TrackSettings(method="cc", edge_cut=0.3)) == 0.3
     assert model_edge_cut(NoCut(), TrackSettings(method="walkthrough")) is None
-    with pytest.raises(ValueError, match="NoCut has no edge_cut of its own: set the tracks evaluator's edge_cut"):
+    with pytest.raises(
+        ValueError, match="NoCut has no edge_cut of its own: set the tracks evaluator's edge_cut"
+    ):
         model_edge_cut(NoCut(), TrackSettings(method="cc"))
 
 

@@ -18,16 +18,35 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 OPTIONS = {"pt_signal_cut": 1.0, "noise": True, "true_edges": "layerwise"}
 
 
-def stage(path: Path, name: str, model: str, hparams: dict, store: str, storage: Path, metric: str, mode: str) -> str:
+def stage(
+    path: Path,
+    name: str,
+    model: str,
+    hparams: dict,
+    store: str,
+    storage: Path,
+    metric: str,
+    mode: str,
+) -> str:
     path.write_text(
         yaml.safe_dump(
             {
                 "name": name,
                 "model": {"name": model, "hparams": hparams},
                 "data": {"store": store, "split": [0.6, 0.2, 0.2], "options": OPTIONS},
-                "train": {"max_epochs": 2, "batch_size": 2, "optimizer": {"lr": 0.003}, "cpus_per_worker": 1},
+                "train": {
+                    "max_epochs": 2,
+                    "batch_size": 2,
+                    "optimizer": {"lr": 0.003},
+                    "cpus_per_worker": 1,
+                },
                 "search": {"train.optimizer.lr": {"grid": [0.003]}},
-                "tune": {"metric": metric, "mode": mode, "searcher": "grid", "scheduler": {"name": "fifo"}},
+                "tune": {
+                    "metric": metric,
+                    "mode": mode,
+                    "searcher": "grid",
+                    "scheduler": {"name": "fifo"},
+                },
                 "storage": str(storage),
             }
         )
@@ -39,14 +58,55 @@ def stage(path: Path, name: str, model: str, hparams: dict, store: str, storage:
 def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, simulated_store, tmp_path):
     store = simulated_store(10, seed=6)
     storage = tmp_path / "results"
-    embedding = {"emb_hidden": 32, "nb_layer": 2, "emb_dim": 8, "r_train": 0.2, "knn": 20,
-                 "r_val": 0.3, "knn_val": 20, "r_test": 0.2, "knn_test": 10}
+    embedding = {
+        "emb_hidden": 32,
+        "nb_layer": 2,
+        "emb_dim": 8,
+        "r_train": 0.2,
+        "knn": 20,
+        "r_val": 0.3,
+        "knn_val": 20,
+        "r_test": 0.2,
+        "knn_test": 10,
+    }
     files = [
-        stage(tmp_path / "e.yaml", "emb", "exatrkx_embedding", embedding, str(store), storage, "val_efficiency", "max"),
-        stage(tmp_path / "f.yaml", "filt", "exatrkx_filter", {"hidden": 16, "nb_layer": 2, "regime": ["pid"], "filter_cut": 0.05},
-              "replaced-by-the-pipeline", storage, "val_auc", "max"),
-        stage(tmp_path / "g.yaml", "gnn", "exatrkx_gnn", {"input_graph": "stored", "hidden": 8, "n_graph_iters": 1,
-              "nb_node_layer": 1, "nb_edge_layer": 1, "regime": ["pid"]}, "replaced-by-the-pipeline", storage, "val_auc", "max"),
+        stage(
+            tmp_path / "e.yaml",
+            "emb",
+            "exatrkx_embedding",
+            embedding,
+            str(store),
+            storage,
+            "val_efficiency",
+            "max",
+        ),
+        stage(
+            tmp_path / "f.yaml",
+            "filt",
+            "exatrkx_filter",
+            {"hidden": 16, "nb_layer": 2, "regime": ["pid"], "filter_cut": 0.05},
+            "replaced-by-the-pipeline",
+            storage,
+            "val_auc",
+            "max",
+        ),
+        stage(
+            tmp_path / "g.yaml",
+            "gnn",
+            "exatrkx_gnn",
+            {
+                "input_graph": "stored",
+                "hidden": 8,
+                "n_graph_iters": 1,
+                "nb_node_layer": 1,
+                "nb_edge_layer": 1,
+                "regime": ["pid"],
+            },
+            "replaced-by-the-pipeline",
+            storage,
+            "val_auc",
+            "max",
+        ),
     ]
     pipeline = tmp_path / "pipeline.yaml"
     evaluate = {"evaluator": "tracks", "samples": "test", "settings": {"method": "cc"}}

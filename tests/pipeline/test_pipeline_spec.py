@@ -21,7 +21,11 @@ def test_driver_device():
 
 def test_cluster_pipeline_chains_the_reference_stages_on_stored_graphs():
     spec, (embedding, filter_, gnn) = load_pipeline(ROOT / "pipelines" / "exatrkx.yaml")
-    assert [e.model.name for e in (embedding, filter_, gnn)] == ["exatrkx_embedding", "exatrkx_filter", "exatrkx_gnn"]
+    assert [e.model.name for e in (embedding, filter_, gnn)] == [
+        "exatrkx_embedding",
+        "exatrkx_filter",
+        "exatrkx_gnn",
+    ]
     assert gnn.model.hparams["input_graph"] == "stored"  # the GNN reads the filter's graphs
     assert spec.device == "auto" and spec.evaluate.evaluator == "tracks"
     assert spec.evaluate.settings["method"] == "walkthrough" and spec.evaluate.samples == "test"
@@ -29,7 +33,10 @@ def test_cluster_pipeline_chains_the_reference_stages_on_stored_graphs():
 
 def _pipeline(tmp_path, **sections) -> Path:
     file = tmp_path / "p.yaml"
-    stages = [str(ROOT / "search_spaces" / f"exatrkx_{s}_smoke.yaml") for s in ("embedding", "filter", "gnn")]
+    stages = [
+        str(ROOT / "search_spaces" / f"exatrkx_{s}_smoke.yaml")
+        for s in ("embedding", "filter", "gnn")
+    ]
     file.write_text(yaml.safe_dump({"name": "p", "stages": stages, **sections}))
     return file
 
@@ -46,5 +53,7 @@ def test_evaluator_settings_are_checked_before_anything_runs(tmp_path):
 
 def test_the_earlier_layout_is_an_error_that_says_what_to_write(tmp_path):
     earlier = _pipeline(tmp_path, evaluate="test", tracks={"method": "cc"})
-    with pytest.raises(ValidationError, match=r"evaluate: \{evaluator: tracks, samples: test, settings"):
+    with pytest.raises(
+        ValidationError, match=r"evaluate: \{evaluator: tracks, samples: test, settings"
+    ):
         load_pipeline(earlier)

@@ -34,9 +34,15 @@ EXPERIMENT = {
         "split": [0.5, 0.5, 0.0],
     },
     "train": {"max_epochs": 4, "batch_size": 8, "optimizer": {"name": "adam", "lr": 0.05}},
-    "search": {"train.optimizer.lr": {"grid": [0.05, 1.0e-6, 0.05, 1.0e-6]}, "hidden": {"grid": [8]}},
+    "search": {
+        "train.optimizer.lr": {"grid": [0.05, 1.0e-6, 0.05, 1.0e-6]},
+        "hidden": {"grid": [8]},
+    },
     "tune": {
-        "metric": "val_accuracy", "mode": "max", "searcher": "grid", "max_concurrent_trials": 1,
+        "metric": "val_accuracy",
+        "mode": "max",
+        "searcher": "grid",
+        "max_concurrent_trials": 1,
         "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},
     },
     "storage": "results",
@@ -74,7 +80,9 @@ def test_a_plugin_family_is_tuned_with_asha_and_evaluated(lab_dir: Path) -> None
     assert (trials["status"] == "completed").any(), trials
     assert trials["best_val_accuracy"].max() > 0.8
 
-    evaluated = raytrack_cli(["evaluate", "results/sweep", "stores/blobs", "--out", "eval"], lab_dir)
+    evaluated = raytrack_cli(
+        ["evaluate", "results/sweep", "stores/blobs", "--out", "eval"], lab_dir
+    )
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
     assert "lab_accuracy" in evaluated.stdout
     per_item = pd.read_csv(lab_dir / "eval" / "lab_accuracy_per_item.csv")
@@ -101,5 +109,7 @@ def test_a_plugin_that_cannot_be_imported_is_a_clear_error() -> None:
     from raytrack.config.errors import ConfigError
 
     raw = {**EXPERIMENT, "plugins": ["no_such_lab.family"]}
-    with pytest.raises(ConfigError, match=r"plugins: cannot import 'no_such_lab.family'.*PYTHONPATH"):
+    with pytest.raises(
+        ConfigError, match=r"plugins: cannot import 'no_such_lab.family'.*PYTHONPATH"
+    ):
         validate_experiment(raw)

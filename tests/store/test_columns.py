@@ -146,7 +146,10 @@ def test_infer_without_declared_columns() -> None:
         ("frames", "int64", (None, None)), ("boxes", "float32", (None, None, 4)),
     ]  # fmt: skip
     assert schema.check(row)["frames"][1].tolist() == [0]
-    assert StoreSchema.infer(row, key="sample_id", float64_as_float32=True).column("e").dtype == "float32"
+    assert (
+        StoreSchema.infer(row, key="sample_id", float64_as_float32=True).column("e").dtype
+        == "float32"
+    )
 
 
 def test_infer_takes_declared_columns_as_given() -> None:

@@ -44,12 +44,21 @@ def test_every_kind_round_trips_through_iter_rows_and_row(store: SampleStore) ->
 
 def test_metadata_layout_and_lookups(store: SampleStore) -> None:
     meta = json.loads((store.path / "meta.json").read_text())
-    assert (meta["format"], meta["schema_version"], meta["source"]) == ("raytrack-sample-store", 2, "kinds")
+    assert (meta["format"], meta["schema_version"], meta["source"]) == (
+        "raytrack-sample-store",
+        2,
+        "kinds",
+    )
     assert meta["provenance"] == {"test": True} and store.provenance == {"test": True}
     assert StoreSchema.from_json(meta["schema"]) == SCHEMA == store.schema
     assert meta["counts"] == {"rows": 10, "hit": sum(i % 3 for i in IDS)} == store.counts
     assert meta["layout"] == {"rows_per_file": 4, "row_group_rows": 3, "compression": "zstd"}
-    assert meta["files"][2] == {"name": "part-00002.parquet", "rows": 2, "min_key": 18, "max_key": 19}
+    assert meta["files"][2] == {
+        "name": "part-00002.parquet",
+        "rows": 2,
+        "min_key": 18,
+        "max_key": 19,
+    }
     assert [pq.ParquetFile(f).metadata.row_group(0).num_rows for f in store.files] == [3, 2, 1]
     assert store.metadata == meta and store.format_version == 2
     assert (store.key, len(store), store.ids()) == ("sample_id", 10, [10 + i for i in IDS])
@@ -89,11 +98,15 @@ def test_schema_inferred_or_from_a_function(tmp_path: Path) -> None:
     assert inferred.schema.column("spectrum").shape == (None,)
 
     def declare(first: dict) -> StoreSchema:
-        return StoreSchema.infer(first, key="sample_id", declared=[Column("spectrum", "float32", (5,))])
+        return StoreSchema.infer(
+            first, key="sample_id", declared=[Column("spectrum", "float32", (5,))]
+        )
 
     fixed = write_store(tmp_path / "b", rows, schema=declare, provenance={})
     assert fixed.row(2)["spectrum"].shape == (5,) and fixed.row(2)["stem"] == "f2"
-    with pytest.raises(StoreError, match="key 'event_id' differs from the schema's key 'sample_id'"):
+    with pytest.raises(
+        StoreError, match="key 'event_id' differs from the schema's key 'sample_id'"
+    ):
         write_store(tmp_path / "c", rows, schema=fixed.schema, key="event_id", provenance={})
     with pytest.raises(StoreError, match="schema function must return a StoreSchema"):
         write_store(tmp_path / "c", rows, schema=lambda first: None, provenance={})
@@ -206,7 +219,9 @@ def v1_reference(path: Path) -> dict[int, dict[str, np.ndarray]]:
     for info in meta["files"]:
         for record in pq.read_table(path / info["name"]).to_pylist():
             rows[record["event_id"]] = {
-                name: np.asarray(values, dtype=dtypes[name]) for name, values in record.items() if name != "event_id"
+                name: np.asarray(values, dtype=dtypes[name])
+                for name, values in record.items()
+                if name != "event_id"
             }
     return rows
 

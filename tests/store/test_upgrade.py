@@ -24,7 +24,9 @@ def v1_copy(request, tmp_path: Path) -> Path:
 
 
 def _digests(path: Path) -> dict[str, str]:
-    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(path.glob("*.parquet"))}
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(path.glob("*.parquet"))
+    }
 
 
 def _rows(store: SampleStore) -> list[dict]:
@@ -37,9 +39,15 @@ def test_upgrade_rewrites_only_meta_json_and_reads_the_same(v1_copy: Path) -> No
     assert upgrade_store(v1_copy) is True
     meta = json.loads((v1_copy / "meta.json").read_text())
     assert meta == before.metadata
-    assert (meta["format"], meta["schema_version"], meta["source"]) == ("raytrack-sample-store", 2, None)
+    assert (meta["format"], meta["schema_version"], meta["source"]) == (
+        "raytrack-sample-store",
+        2,
+        None,
+    )
     assert meta["schema"]["key"] == "event_id"
-    assert {"name": "p_pt", "dtype": "float32", "shape": [None], "group": "particle"} in meta["schema"]["columns"]
+    assert {"name": "p_pt", "dtype": "float32", "shape": [None], "group": "particle"} in meta[
+        "schema"
+    ]["columns"]
     assert _digests(v1_copy) == parquet
     assert [p.name for p in v1_copy.iterdir() if p.name.startswith(".")] == []  # no temp file left
     after = SampleStore(v1_copy)

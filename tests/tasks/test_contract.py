@@ -53,7 +53,9 @@ def test_the_contract_catches_a_task_that_breaks_it() -> None:
     try:
         with pytest.raises(AssertionError, match="'loss' is not additive"):
             check_validation_is_additive(get_model("mean_model"))
-        with pytest.raises(AssertionError, match=r"summarize returned \['loss'\], but the task declares"):
+        with pytest.raises(
+            AssertionError, match=r"summarize returned \['loss'\], but the task declares"
+        ):
             check_summarize(get_model("mean_model"))
     finally:
         unregister_family("broken")

@@ -27,4 +27,6 @@ class DyingSession(LocalSession):
 
 def untimed(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``reports`` without the wall-clock metrics (``*_time_s``), which no two runs share."""
-    return [{key: value for key, value in r.items() if not key.endswith("_time_s")} for r in reports]
+    return [
+        {key: value for key, value in r.items() if not key.endswith("_time_s")} for r in reports
+    ]

@@ -34,7 +34,9 @@ class RecordingSession(WorkerSession):
             self.train_rows += split == "train"
             yield row
 
-    def wrap_model(self, model: torch.nn.Module, find_unused_parameters: bool = False) -> torch.nn.Module:
+    def wrap_model(
+        self, model: torch.nn.Module, find_unused_parameters: bool = False
+    ) -> torch.nn.Module:
         self.model = super().wrap_model(model, find_unused_parameters)
         return self.model
 
@@ -69,10 +71,16 @@ def fit(tmp_path: Path, name: str, experiment: dict, rows: dict[str, list]) -> t
     out.mkdir()
     trainer = TorchTrainer(
         train_loop_per_worker=worker_loop,
-        train_loop_config={"experiment": Experiment.model_validate(experiment).model_dump(mode="json"), "out": str(out)},
+        train_loop_config={
+            "experiment": Experiment.model_validate(experiment).model_dump(mode="json"),
+            "out": str(out),
+        },
         torch_config=TorchConfig(backend="gloo"),
         scaling_config=ray.train.ScalingConfig(num_workers=2, resources_per_worker={"CPU": 0.5}),
-        datasets={split: ray.data.from_items(items, override_num_blocks=len(items)) for split, items in rows.items()},
+        datasets={
+            split: ray.data.from_items(items, override_num_blocks=len(items))
+            for split, items in rows.items()
+        },
         dataset_config=shard_data_config(),
         run_config=ray.train.RunConfig(name=name, storage_path=str(tmp_path / "ray")),
     )
@@ -84,7 +92,9 @@ def params(out: Path, rank: int, epoch: int) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.timeout(600)
-def test_two_optimizers_keep_both_workers_equal_and_every_worker_checkpoints_its_generators(ray_session, tmp_path):
+def test_two_optimizers_keep_both_workers_equal_and_every_worker_checkpoints_its_generators(
+    ray_session, tmp_path
+):
     experiment = {
         "name": "ddp-gan",
         "model": {"name": "tiny_gan"},
@@ -94,15 +104,21 @@ def test_two_optimizers_keep_both_workers_equal_and_every_worker_checkpoints_its
         "tune": {"metric": "val_loss"},
     }  # fmt: skip
     # 5 training rows of one item per step: the workers take 3 and 2 steps (or so) per epoch
-    result, out = fit(tmp_path, "gan", experiment, {"train": gan_rows(5, seed=1), "val": gan_rows(4, seed=2)})
+    result, out = fit(
+        tmp_path, "gan", experiment, {"train": gan_rows(5, seed=1), "val": gan_rows(4, seed=2)}
+    )
 
     assert result.error is None
     assert result.metrics["epoch"] == 2 and result.metrics["train_items"] == 5
     for epoch in (1, 2):
         zero, one = params(out, 0, epoch), params(out, 1, epoch)
         assert int(zero["train_rows"]) + int(one["train_rows"]) == 5  # so one worker had more steps
-        assert all(torch.equal(zero[key], one[key]) for key in zero if key != "train_rows"), f"workers differ after epoch {epoch}"
-    assert not torch.equal(params(out, 0, 1)["generator.weight"], params(out, 0, 2)["generator.weight"])
+        assert all(torch.equal(zero[key], one[key]) for key in zero if key != "train_rows"), (
+            f"workers differ after epoch {epoch}"
+        )
+    assert not torch.equal(
+        params(out, 0, 1)["generator.weight"], params(out, 0, 2)["generator.weight"]
+    )
     files = {path.name for path in Path(result.checkpoint.path).iterdir()}
     assert {"state.pt", "experiment.yaml", "rng_rank0.pt", "rng_rank1.pt"} <= files
 
@@ -117,17 +133,25 @@ def test_a_stage_that_freezes_a_submodule_rewraps_the_ddp_model(ray_session, tmp
                   "stages": [{"epochs": 1, "freeze": ["encoder"], "loss_weights": {"l1": 0.0}}, {"epochs": 1}]},
         "tune": {"metric": "val_loss"},
     }  # fmt: skip
-    result, out = fit(tmp_path, "stages", experiment, {"train": make_rows(9, seed=1), "val": make_rows(4, seed=2)})
+    result, out = fit(
+        tmp_path, "stages", experiment, {"train": make_rows(9, seed=1), "val": make_rows(4, seed=2)}
+    )
 
-    assert result.error is None and result.metrics["stage"] == 1 and result.metrics["train_items"] == 9
+    assert (
+        result.error is None and result.metrics["stage"] == 1 and result.metrics["train_items"] == 9
+    )
     for epoch in (1, 2):
         zero, one = params(out, 0, epoch), params(out, 1, epoch)
-        assert all(torch.equal(zero[key], one[key]) for key in zero if key != "train_rows"), f"workers differ after epoch {epoch}"
+        assert all(torch.equal(zero[key], one[key]) for key in zero if key != "train_rows"), (
+            f"workers differ after epoch {epoch}"
+        )
     from raytrack.registry import get_model
     from raytrack.train.rng import seed_everything
 
     seed_everything(0)  # as the loop does before it builds the model: its initial weights
     initial, _ = get_model("tiny_staged").build({})
-    assert torch.equal(params(out, 0, 1)["encoder.weight"], initial.encoder.weight.detach())  # frozen
+    assert torch.equal(
+        params(out, 0, 1)["encoder.weight"], initial.encoder.weight.detach()
+    )  # frozen
     assert not torch.equal(params(out, 0, 1)["head.weight"], initial.head.weight.detach())
     assert not torch.equal(params(out, 0, 2)["encoder.weight"], initial.encoder.weight.detach())

@@ -70,7 +70,9 @@ def test_every_optimizer_builds_the_torch_class_and_learns(tmp_path, optimizer):
     built = build_optimizer(OptimizerSection(**optimizer), [torch.nn.Parameter(torch.zeros(1))])
     assert type(built) is getattr(torch.optim, OPTIMIZERS[optimizer["name"]])
     group = built.param_groups[0]
-    assert group["lr"] == optimizer["lr"] and group["weight_decay"] == optimizer.get("weight_decay", 0.0)
+    assert group["lr"] == optimizer["lr"] and group["weight_decay"] == optimizer.get(
+        "weight_decay", 0.0
+    )
     for key, value in optimizer.items():
         if key not in ("name", "lr"):
             assert group[key] == (tuple(value) if isinstance(value, list) else value), key
@@ -93,7 +95,10 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
 
 def test_non_finite_loss_fails_loudly(tmp_path):
     with pytest.raises(FloatingPointError, match="training loss"):
-        run_training(experiment(optimizer={"name": "sgd", "lr": 1e6}, max_epochs=3), LocalSession(source, tmp_path))
+        run_training(
+            experiment(optimizer={"name": "sgd", "lr": 1e6}, max_epochs=3),
+            LocalSession(source, tmp_path),
+        )
 
 
 def _schedule(name: str, **kwargs) -> LearningRateSchedule:

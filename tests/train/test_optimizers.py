@@ -52,9 +52,18 @@ def test_argument_types_come_from_the_signature_without_tensor():
 
 
 def test_keyword_arguments_are_typed_and_kept():
-    section = TrainSection.model_validate({"optimizer": {"name": "adam", "betas": [0.5, 0.999], "amsgrad": True}}).optimizer
-    assert section.arguments == {"lr": 1e-3, "weight_decay": 0.0, "betas": (0.5, 0.999), "amsgrad": True}
-    again = TrainSection.model_validate(TrainSection(optimizer=section).model_dump(mode="json")).optimizer
+    section = TrainSection.model_validate(
+        {"optimizer": {"name": "adam", "betas": [0.5, 0.999], "amsgrad": True}}
+    ).optimizer
+    assert section.arguments == {
+        "lr": 1e-3,
+        "weight_decay": 0.0,
+        "betas": (0.5, 0.999),
+        "amsgrad": True,
+    }
+    again = TrainSection.model_validate(
+        TrainSection(optimizer=section).model_dump(mode="json")
+    ).optimizer
     assert again.arguments == section.arguments
 
 
@@ -76,11 +85,16 @@ def test_argument_values_are_type_and_range_checked():
     [(loc, message)] = errors({"optimizer": {"name": "sgd", "momentum": "lots"}})
     assert loc == ("optimizer", "momentum") and "valid number" in message
     [(loc, message)] = errors({"optimizer": {"name": "adam", "betas": [1.5, 0.9]}})
-    assert loc == ("optimizer",) and "torch.optim.Adam rejects these settings: Invalid beta parameter" in message
+    assert (
+        loc == ("optimizer",)
+        and "torch.optim.Adam rejects these settings: Invalid beta parameter" in message
+    )
 
 
 def test_per_optimizer_sections_say_where_they_are():
-    found = errors({"optimizers": {"generator": {"name": "sgd", "betas": [0.5, 0.9]}, "critic": {"lr": -1}}})
+    found = errors(
+        {"optimizers": {"generator": {"name": "sgd", "betas": [0.5, 0.9]}, "critic": {"lr": -1}}}
+    )
     assert found[0][0] == ("optimizers", "generator", "betas")
     assert "unknown key 'betas' in train.optimizers.generator (torch.optim.SGD)" in found[0][1]
     assert found[1][0] == ("optimizers", "critic", "lr") and "greater than 0" in found[1][1]
@@ -92,8 +106,12 @@ def test_an_optimizer_section_on_its_own_names_its_class():
 
 
 def test_optimizer_for_picks_the_override():
-    train = TrainSection.model_validate({"optimizer": {"lr": 0.1}, "optimizers": {"critic": {"name": "sgd", "lr": 0.2}}})
-    assert train.optimizer_for("critic").name == "sgd" and train.optimizer_for("generator").lr == 0.1
+    train = TrainSection.model_validate(
+        {"optimizer": {"lr": 0.1}, "optimizers": {"critic": {"name": "sgd", "lr": 0.2}}}
+    )
+    assert (
+        train.optimizer_for("critic").name == "sgd" and train.optimizer_for("generator").lr == 0.1
+    )
 
 
 def test_union_annotations_keep_their_other_members():

@@ -108,6 +108,11 @@ def test_a_checkpoint_written_before_the_optimizer_tables_still_loads(tmp_path):
     torch.save(old, directory / STATE_FILE)
 
     model, _, loaded = load_model(directory)
-    assert loaded.train.optimizer.arguments == {"lr": 0.05, "weight_decay": 0.0, "betas": (0.9, 0.999), "amsgrad": False}
+    assert loaded.train.optimizer.arguments == {
+        "lr": 0.05,
+        "weight_decay": 0.0,
+        "betas": (0.9, 0.999),
+        "amsgrad": False,
+    }
     assert loaded.train.scheduler.patience is None
     assert set(load_checkpoint(directory)["optimizers"]) == {"model"}

@@ -15,7 +15,9 @@ from raytrack.train.schedules import EPOCH_RATES, LearningRateSchedule
 def rates(epochs: int, length: int = 10, **settings) -> list[float]:
     """The rate of epochs 0 .. epochs-1 of a stage of ``length`` epochs, base rate 1."""
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    schedule = LearningRateSchedule(optimizer, lr=1.0, warmup=0, scheduler=SchedulerSection(**settings), length=length)
+    schedule = LearningRateSchedule(
+        optimizer, lr=1.0, warmup=0, scheduler=SchedulerSection(**settings), length=length
+    )
     seen = []
     for _ in range(epochs):
         seen.append(schedule.lr)
@@ -35,7 +37,9 @@ def test_none_keeps_the_rate():
 def test_step_and_exponential_and_multistep():
     assert rates(5, name="step", patience=2, factor=0.5) == [1.0, 1.0, 0.5, 0.5, 0.25]
     assert rates(4, name="exponential", factor=0.5, min_lr=0.2) == [1.0, 0.5, 0.25, 0.2]
-    assert rates(6, name="multistep", milestones=[2, 5], factor=0.1) == pytest.approx([1, 1, 0.1, 0.1, 0.1, 0.01])
+    assert rates(6, name="multistep", milestones=[2, 5], factor=0.1) == pytest.approx(
+        [1, 1, 0.1, 0.1, 0.1, 0.01]
+    )
 
 
 def test_warmcos_is_one_cosine_over_the_stage_by_default():
@@ -65,7 +69,12 @@ def test_restart_starts_a_stage_from_its_own_base_rate():
 
 def test_unset_settings_take_the_scheduler_defaults():
     section = SchedulerSection(name="plateau")
-    assert (section.patience, section.factor, section.min_lr, section.period) == (10, 0.3, 0.0, None)
+    assert (section.patience, section.factor, section.min_lr, section.period) == (
+        10,
+        0.3,
+        0.0,
+        None,
+    )
     assert SchedulerSection(name="none").patience is None
 
 
@@ -75,14 +84,23 @@ def test_a_setting_of_another_scheduler_is_an_error_naming_the_scheduler_and_its
     [error] = caught.value.errors()
     assert error["loc"] == ("patience",)
     assert error["msg"] == "patience is not a setting of scheduler 'none' (its settings: none)"
-    with pytest.raises(ValidationError, match=r"period is not a setting of scheduler 'step' \(its settings: patience, factor, min_lr\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"period is not a setting of scheduler 'step' \(its settings: patience, factor, min_lr\)",
+    ):
         SchedulerSection(name="step", period=3)
 
 
 def test_required_settings_and_milestones():
-    with pytest.raises(ValidationError, match=r"scheduler 'exponential' needs factor \(its settings: factor, min_lr\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"scheduler 'exponential' needs factor \(its settings: factor, min_lr\)",
+    ):
         SchedulerSection(name="exponential")
     with pytest.raises(ValidationError, match="scheduler 'multistep' needs milestones"):
         SchedulerSection(name="multistep")
-    with pytest.raises(ValidationError, match=r"milestones must be increasing epochs of at least 1, but got \[3, 2\]"):
+    with pytest.raises(
+        ValidationError,
+        match=r"milestones must be increasing epochs of at least 1, but got \[3, 2\]",
+    ):
         SchedulerSection(name="multistep", milestones=[3, 2])

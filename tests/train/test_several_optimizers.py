@@ -39,7 +39,12 @@ def test_gan_trains_with_two_optimizers_and_reports_each(tmp_path):
     run_training(gan_experiment(), session)
     first, last = session.reports[0], session.reports[-1]
     assert [r["epoch"] for r in session.reports] == list(range(1, 16))
-    assert {"train_loss_generator", "train_loss_discriminator", "lr_generator", "lr_discriminator"} <= set(last)
+    assert {
+        "train_loss_generator",
+        "train_loss_discriminator",
+        "lr_generator",
+        "lr_discriminator",
+    } <= set(last)
     assert "lr" not in last and "stage" not in last
     for report in session.reports:  # the total is the sum of the (weight 1) terms
         assert report["train_loss"] == pytest.approx(
@@ -63,7 +68,9 @@ def test_each_optimizer_steps_with_the_gradient_of_its_own_loss_only(tmp_path):
     expected = {
         name: torch.autograd.grad(terms[name], groups[name], retain_graph=True) for name in groups
     }
-    mixed = torch.autograd.grad(terms["generator"] + terms["discriminator"], groups["discriminator"])
+    mixed = torch.autograd.grad(
+        terms["generator"] + terms["discriminator"], groups["discriminator"]
+    )
     assert not torch.allclose(mixed[0], expected["discriminator"][0])  # the losses do share a graph
 
     schedules = {
@@ -73,7 +80,9 @@ def test_each_optimizer_steps_with_the_gradient_of_its_own_loss_only(tmp_path):
     run = Optimizing(model, optimizers, schedules, groups, weights={"generator": 1.0, "discriminator": 1.0},
                      trainable=groups, active=list(groups))  # fmt: skip
     torch.manual_seed(7)
-    several_optimizers_epoch(task, LocalSession(source, tmp_path), run, iter([(batch, 8)]), epoch=0, grad_clip=None)
+    several_optimizers_epoch(
+        task, LocalSession(source, tmp_path), run, iter([(batch, 8)]), epoch=0, grad_clip=None
+    )
     for name, params in groups.items():
         for old, new, grad in zip(before[name], params, expected[name]):
             assert torch.allclose(old - new.detach(), grad, atol=1e-6), name
@@ -83,16 +92,25 @@ def test_per_optimizer_rates_reach_their_parameter_groups(tmp_path):
     session = LocalSession(source, tmp_path)
     experiment = gan_experiment(
         max_epochs=2,
-        optimizers={"generator": {"name": "adam", "lr": 0.01}, "discriminator": {"name": "sgd", "lr": 0.003, "momentum": 0.5}},
+        optimizers={
+            "generator": {"name": "adam", "lr": 0.01},
+            "discriminator": {"name": "sgd", "lr": 0.003, "momentum": 0.5},
+        },
     )
     run_training(experiment, session)
-    assert session.reports[0]["lr_generator"] == 0.01 and session.reports[0]["lr_discriminator"] == 0.003
+    assert (
+        session.reports[0]["lr_generator"] == 0.01
+        and session.reports[0]["lr_discriminator"] == 0.003
+    )
     state = load_checkpoint(session.checkpoints[-1])
     assert state["optimizers"]["generator"]["param_groups"][0]["lr"] == 0.01
     assert "betas" in state["optimizers"]["generator"]["param_groups"][0]  # adam
     discriminator = state["optimizers"]["discriminator"]["param_groups"][0]
     assert discriminator["lr"] == 0.003 and discriminator["momentum"] == 0.5  # sgd
-    assert len(discriminator["params"]) == 2 and len(state["optimizers"]["generator"]["param_groups"][0]["params"]) == 2
+    assert (
+        len(discriminator["params"]) == 2
+        and len(state["optimizers"]["generator"]["param_groups"][0]["params"]) == 2
+    )
 
 
 def test_a_stage_rate_mapping_sets_one_optimizer_and_keeps_the_other(tmp_path):
@@ -107,7 +125,9 @@ def test_a_stage_rate_mapping_sets_one_optimizer_and_keeps_the_other(tmp_path):
     rates = [(r["stage"], r["lr_generator"], r["lr_discriminator"]) for r in session.reports]
     assert rates == [(0, 0.01, 0.05), (1, 0.001, 0.001), (1, 0.001, 0.001)]
     after_critic = load_checkpoint(session.checkpoints[0])
-    assert after_critic["optimizers"]["generator"]["state"] == {}  # weight 0: the generator did not step
+    assert (
+        after_critic["optimizers"]["generator"]["state"] == {}
+    )  # weight 0: the generator did not step
     assert after_critic["optimizers"]["discriminator"]["state"] != {}
     groups = load_checkpoint(session.checkpoints[-1])["optimizers"]
     assert groups["generator"]["param_groups"][0]["lr"] == 0.001
@@ -120,12 +140,17 @@ def test_a_task_with_several_optimizers_must_split_its_parameters(tmp_path):
         def parameter_groups(self, model):
             return {"generator": list(model.generator.parameters()), "discriminator": []}
 
-    with pytest.raises(ValueError, match=r"leaves parameters to no optimizer: \['discriminator.linear.weight"):
+    with pytest.raises(
+        ValueError, match=r"leaves parameters to no optimizer: \['discriminator.linear.weight"
+    ):
         parameter_groups(Lazy(), TinyGAN())
 
     class Twice(GANTask):
         def parameter_groups(self, model):
-            return {"generator": list(model.parameters()), "discriminator": list(model.discriminator.parameters())}
+            return {
+                "generator": list(model.parameters()),
+                "discriminator": list(model.discriminator.parameters()),
+            }
 
     with pytest.raises(ValueError, match="in both 'generator' and 'discriminator'"):
         parameter_groups(Twice(), TinyGAN())

@@ -41,7 +41,14 @@ def encoder_of(state) -> torch.Tensor:
 def test_two_stages_with_their_rates_batches_frozen_modules_and_weights(tmp_path):
     session = LocalSession(rows_of(REGRESSION), tmp_path)
     stages = [
-        {"name": "head", "epochs": 2, "lr": 0.05, "batch_size": 4, "freeze": ["encoder"], "loss_weights": {"l1": 0.0}},
+        {
+            "name": "head",
+            "epochs": 2,
+            "lr": 0.05,
+            "batch_size": 4,
+            "freeze": ["encoder"],
+            "loss_weights": {"l1": 0.0},
+        },
         {"name": "all", "epochs": 3, "lr": 0.01, "batch_size": 8, "loss_weights": {"l1": 0.5}},
     ]
     exp = experiment("tiny_staged", warmup=100, stages=stages, optimizer={"lr": 0.2})
@@ -51,13 +58,21 @@ def test_two_stages_with_their_rates_batches_frozen_modules_and_weights(tmp_path
     assert [r["epoch"] for r in session.reports] == [1, 2, 3, 4, 5]
     assert [r["stage"] for r in session.reports] == [0, 0, 1, 1, 1]
     # warmup restarts with each stage: 48 items are 12 steps of 4, then 6 steps of 8
-    expected_lr = [0.05 * 13 / 100, 0.05 * 25 / 100, 0.01 * 7 / 100, 0.01 * 13 / 100, 0.01 * 19 / 100]
+    expected_lr = [
+        0.05 * 13 / 100,
+        0.05 * 25 / 100,
+        0.01 * 7 / 100,
+        0.01 * 13 / 100,
+        0.01 * 19 / 100,
+    ]
     assert [r["lr"] for r in session.reports] == pytest.approx(expected_lr)
     assert all(r["train_items"] == 48 for r in session.reports)
     for r in session.reports[:2]:  # l1 left out of the loss, but still reported
         assert r["train_loss"] == r["train_loss_mse"] and r["train_loss_l1"] > 0
     for r in session.reports[2:]:
-        assert r["train_loss"] == pytest.approx(r["train_loss_mse"] + 0.5 * r["train_loss_l1"], rel=1e-6)
+        assert r["train_loss"] == pytest.approx(
+            r["train_loss_mse"] + 0.5 * r["train_loss_l1"], rel=1e-6
+        )
 
     seed_everything(0)  # the loop seeds, then builds: the same initial weights
     from raytrack.registry import get_model
@@ -77,7 +92,10 @@ def counter(**train) -> Experiment:
 def test_until_above_switches_after_the_first_epoch_that_passes(tmp_path):
     # SGD at rate 1 on loss -w: every step adds exactly 1 to w; 4 steps per epoch
     session = LocalSession(rows_of(COUNTER), tmp_path)
-    stages = [{"name": "count", "until": {"metric": "val_w", "above": 10}}, {"name": "slow", "lr": 0.5}]
+    stages = [
+        {"name": "count", "until": {"metric": "val_w", "above": 10}},
+        {"name": "slow", "lr": 0.5},
+    ]
     run_training(counter(max_epochs=6, stages=stages), session)
     assert [r["val_w"] for r in session.reports] == [4, 8, 12, 14, 16, 18]
     assert [r["stage"] for r in session.reports] == [0, 0, 0, 1, 1, 1]
@@ -87,7 +105,11 @@ def test_until_below_on_train_loss_and_epochs_as_a_bound(tmp_path):
     session = LocalSession(rows_of(COUNTER), tmp_path / "below")
     stages = [{"until": {"metric": "train_loss", "below": -5.0}}, {"lr": 0.25}]
     run_training(counter(max_epochs=3, stages=stages), session)
-    assert [r["train_loss"] for r in session.reports] == [-1.5, -5.5, -8.375]  # mean of -w before each step
+    assert [r["train_loss"] for r in session.reports] == [
+        -1.5,
+        -5.5,
+        -8.375,
+    ]  # mean of -w before each step
     assert [r["stage"] for r in session.reports] == [0, 0, 1]
 
     bounded = LocalSession(rows_of(COUNTER), tmp_path / "bounded")
@@ -99,10 +121,14 @@ def test_until_below_on_train_loss_and_epochs_as_a_bound(tmp_path):
 
 def test_until_on_the_last_stage_stops_training(tmp_path):
     session = LocalSession(rows_of(COUNTER), tmp_path)
-    run_training(counter(max_epochs=6, stages=[{"until": {"metric": "val_w", "above": 6}}]), session)
+    run_training(
+        counter(max_epochs=6, stages=[{"until": {"metric": "val_w", "above": 6}}]), session
+    )
     assert [r["val_w"] for r in session.reports] == [4, 8]
     assert load_checkpoint(session.checkpoints[-1])["finished"] is True
-    run_training(counter(max_epochs=6, stages=[{"until": {"metric": "val_w", "above": 6}}]), session)
+    run_training(
+        counter(max_epochs=6, stages=[{"until": {"metric": "val_w", "above": 6}}]), session
+    )
     assert len(session.reports) == 2  # a finished run resumed trains no more
 
 
@@ -116,7 +142,11 @@ def test_a_resumed_run_continues_in_its_stage(tmp_path, die_after):
     with pytest.raises(Killed):
         run_training(counter(max_epochs=5, warmup=6, stages=stages), dying)
     state = load_checkpoint(dying.checkpoints[-1])
-    assert (state["epoch"], state["stage"], state["stage_start"]) == (die_after, die_after // 3, 3 * (die_after // 3))
+    assert (state["epoch"], state["stage"], state["stage_start"]) == (
+        die_after,
+        die_after // 3,
+        3 * (die_after // 3),
+    )
     resumed = LocalSession(rows_of(COUNTER), tmp_path / "resumed")
     run_training(counter(max_epochs=5, warmup=6, stages=stages), resumed)
     assert untimed(dying.reports + resumed.reports) == untimed(straight.reports)
@@ -125,7 +155,9 @@ def test_a_resumed_run_continues_in_its_stage(tmp_path, die_after):
 
 def test_a_stage_freezing_an_unknown_submodule_fails_before_training(tmp_path):
     exp = experiment("tiny_staged", stages=[{"epochs": 1, "freeze": ["encodr"]}])
-    with pytest.raises(ValueError, match=r"unknown submodule 'encodr' to freeze in stage 0; did you mean 'encoder'"):
+    with pytest.raises(
+        ValueError, match=r"unknown submodule 'encodr' to freeze in stage 0; did you mean 'encoder'"
+    ):
         run_training(exp, LocalSession(rows_of(REGRESSION), tmp_path))
 
 
@@ -137,5 +169,7 @@ def test_a_stage_that_trains_nothing_fails(tmp_path):
 
 def test_a_train_section_that_does_not_fit_the_task_fails_before_training(tmp_path):
     exp = experiment("tiny_staged", stages=[{"epochs": 1, "loss_weights": {"l2": 1.0}}])
-    with pytest.raises(ValueError, match=r"train.stages\[0\].loss_weights.l2: unknown loss term 'l2'"):
+    with pytest.raises(
+        ValueError, match=r"train.stages\[0\].loss_weights.l2: unknown loss term 'l2'"
+    ):
         run_training(exp, LocalSession(rows_of(REGRESSION), tmp_path))

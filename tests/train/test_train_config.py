@@ -21,7 +21,12 @@ def errors(data) -> list[tuple[tuple, str]]:
 def test_max_epochs_defaults_to_the_stages_sum_only_when_every_stage_gives_epochs():
     assert TrainSection.model_validate({"stages": [{"epochs": 4}, {"epochs": 3}]}).max_epochs == 7
     assert TrainSection.model_validate({"stages": [{"epochs": 4}, {}]}).max_epochs == 10
-    assert TrainSection.model_validate({"max_epochs": 9, "stages": [{"epochs": 4}, {"epochs": 3}]}).max_epochs == 9
+    assert (
+        TrainSection.model_validate(
+            {"max_epochs": 9, "stages": [{"epochs": 4}, {"epochs": 3}]}
+        ).max_epochs
+        == 9
+    )
 
 
 def test_stage_schema_problems():
@@ -34,8 +39,13 @@ def test_stage_schema_problems():
     assert errors({"stages": [{"name": "a", "epochs": 1}, {"name": "a"}]}) == [
         (("stages",), "stage name 'a' is used more than once")
     ]
-    [(loc, message)] = errors({"stages": [{"until": {"metric": "val_auc", "above": 0.9, "below": 0.1}}]})
-    assert loc == ("stages", 0, "until") and "until needs exactly one of above and below, but got both" in message
+    [(loc, message)] = errors(
+        {"stages": [{"until": {"metric": "val_auc", "above": 0.9, "below": 0.1}}]}
+    )
+    assert (
+        loc == ("stages", 0, "until")
+        and "until needs exactly one of above and below, but got both" in message
+    )
     [(loc, message)] = errors({"stages": [{"epochs": 1, "frezee": ["encoder"]}]})
     assert loc == ("stages", 0, "frezee") and message == "Extra inputs are not permitted"
 

@@ -29,7 +29,9 @@ REAL_MEAN, REAL_STD = 2.0, 0.5
 
 def gan_rows(n: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
-    return [{"sample_id": i, "x": float(v)} for i, v in enumerate(rng.normal(REAL_MEAN, REAL_STD, n))]
+    return [
+        {"sample_id": i, "x": float(v)} for i, v in enumerate(rng.normal(REAL_MEAN, REAL_STD, n))
+    ]
 
 
 def counter_rows(n: int) -> list[dict]:

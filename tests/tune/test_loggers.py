@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.mark.timeout(600)
-def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session, simulated_store, tmp_path, monkeypatch):
+def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(
+    ray_session, simulated_store, tmp_path, monkeypatch
+):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     store = simulated_store(6, seed=1)
     storage = tmp_path / "results"
@@ -22,7 +24,10 @@ def test_wandb_offline_and_mlflow_sqlite_runs_carry_the_full_config(ray_session,
         train={"max_epochs": 2},
         search={"train.optimizer.lr": {"grid": [0.001, 0.01]}},
         tune={"searcher": "grid", "scheduler": {"name": "fifo"}},
-        logging={"wandb": {"enabled": True, "project": "raytrack-test"}, "mlflow": {"enabled": True}},
+        logging={
+            "wandb": {"enabled": True, "project": "raytrack-test"},
+            "mlflow": {"enabled": True},
+        },
     )
     assert main(["tune", str(file), "--name", "logged", "--verbose", "0"]) == 0
 

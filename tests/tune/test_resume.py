@@ -40,8 +40,11 @@ def test_resume_after_the_driver_is_killed(simulated_store, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     driver = subprocess.Popen(
         [*command, "tune", str(file), "--name", "sweep", "--verbose", "0"],
-        cwd=tmp_path, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     sweep = storage / "sweep"
     try:
@@ -64,7 +67,11 @@ def test_resume_after_the_driver_is_killed(simulated_store, tmp_path):
 
     resumed = subprocess.run(
         [*command, "resume", str(sweep), "--verbose", "0"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     history = pd.read_parquet(sweep / "history.parquet")
@@ -75,7 +82,10 @@ def test_resume_after_the_driver_is_killed(simulated_store, tmp_path):
         # Nothing trained twice, every trial to the end. A trial interrupted mid-way resumes from
         # its last checkpoint; epochs it reported after the driver's last processed result have
         # a checkpoint but no row (the driver died before logging them).
-        assert epochs == sorted(set(epochs)) and epochs[0] == 1 and epochs[-1] == 5, (trial_id, epochs)
+        assert epochs == sorted(set(epochs)) and epochs[0] == 1 and epochs[-1] == 5, (
+            trial_id,
+            epochs,
+        )
     for name in finished_ids:  # finished trials were not run again
         assert _epochs(sweep / name / "result.json") == 5
     assert json.loads((sweep / "best.json").read_text())["value"] > 0

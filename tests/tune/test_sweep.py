@@ -77,7 +77,9 @@ def test_asha_stops_trials_early_and_the_best_config_reruns(ray_session, store, 
     assert Path(best["checkpoint"]).is_dir()
     best_yaml = yaml.safe_load((sweep / "best.yaml").read_text())
     assert best_yaml["search"] == {}
-    assert best_yaml["train"]["optimizer"]["lr"] == pytest.approx(best["config"]["train.optimizer.lr"])
+    assert best_yaml["train"]["optimizer"]["lr"] == pytest.approx(
+        best["config"]["train.optimizer.lr"]
+    )
 
     # The best config re-runs as one fixed trial and retraces the best trial's curve.
     assert main(["train", str(sweep / "best.yaml"), "--name", "rerun", "--verbose", "0"]) == 0

@@ -76,7 +76,9 @@ def check_regime(regime: Sequence[str], cell_channels: int) -> None:
     if "low_purity" in regime and "hnm" not in regime:
         raise ValueError("regime low_purity changes the hnm pairs: it needs hnm in the regime too")
     if "ci" in regime and cell_channels < 1:
-        raise ValueError(f"regime ci adds cell features: it needs cell_channels >= 1, but got {cell_channels}")
+        raise ValueError(
+            f"regime ci adds cell features: it needs cell_channels >= 1, but got {cell_channels}"
+        )
 
 
 class EmbeddingTask(Task):
@@ -98,8 +100,15 @@ class EmbeddingTask(Task):
 
     Options = TrackingDataOptions
     metrics = (
-        "loss", "efficiency", "purity", "signal_efficiency", "signal_purity", "edges_per_event",
-        "target_radius", "target_purity", "target_edges_per_event",
+        "loss",
+        "efficiency",
+        "purity",
+        "signal_efficiency",
+        "signal_purity",
+        "edges_per_event",
+        "target_radius",
+        "target_purity",
+        "target_edges_per_event",
     )
     options: TrackingDataOptions
 
@@ -141,7 +150,9 @@ class EmbeddingTask(Task):
         self.r_test = float(r_val if r_test is None else r_test)
         self.knn_test = int(knn_val if knn_test is None else knn_test)
         if not 0.0 < target_efficiency <= 1.0:
-            raise ValueError(f"target_efficiency must be within (0, 1], but got {target_efficiency}")
+            raise ValueError(
+                f"target_efficiency must be within (0, 1], but got {target_efficiency}"
+            )
         self.target_efficiency = float(target_efficiency)
         self.options = TrackingDataOptions()
 
@@ -174,12 +185,20 @@ class EmbeddingTask(Task):
         }
 
     @staticmethod
-    def _events(batch: Mapping[str, Any]) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def _events(
+        batch: Mapping[str, Any],
+    ) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Per event: ``(hit offset, hit count, local truth edges, signal mask, noise mask)``."""
         hit_ptr, truth_ptr = batch["hit_ptr"].tolist(), batch["truth_ptr"].tolist()
         for b in range(len(hit_ptr) - 1):
             lo, hi, t0, t1 = hit_ptr[b], hit_ptr[b + 1], truth_ptr[b], truth_ptr[b + 1]
-            yield lo, hi - lo, batch["truth"][:, t0:t1], batch["signal"][t0:t1], batch["noise"][lo:hi]
+            yield (
+                lo,
+                hi - lo,
+                batch["truth"][:, t0:t1],
+                batch["signal"][t0:t1],
+                batch["noise"][lo:hi],
+            )
 
     # -- training pairs ----------------------------------------------------------------------
 
@@ -195,7 +214,9 @@ class EmbeddingTask(Task):
         order = torch.randperm(candidates.numel(), device=candidates.device)
         return candidates[order[: self.points_per_batch]]
 
-    def candidate_pairs(self, spatial: torch.Tensor | None, queries: torch.Tensor, n: int) -> torch.Tensor:
+    def candidate_pairs(
+        self, spatial: torch.Tensor | None, queries: torch.Tensor, n: int
+    ) -> torch.Tensor:
         """``(2, P)`` hnm and rp pairs of one event (local indices, self pairs dropped)."""
         device = queries.device
         pairs = [torch.zeros((2, 0), dtype=torch.long, device=device)]
@@ -232,14 +253,24 @@ class EmbeddingTask(Task):
             y = edges_in(cand.cpu().numpy(), positives.cpu().numpy(), n)
             pairs = torch.cat([cand, positives, positives.flip(0)], dim=1)
             out_pairs.append(pairs + lo)
-            out_y.append(torch.cat([torch.as_tensor(y, device=pairs.device),
-                                    torch.ones(2 * positives.shape[1], dtype=torch.bool, device=pairs.device)]))
-            out_event.append(torch.full((pairs.shape[1],), b, dtype=torch.long, device=pairs.device))
+            out_y.append(
+                torch.cat(
+                    [
+                        torch.as_tensor(y, device=pairs.device),
+                        torch.ones(2 * positives.shape[1], dtype=torch.bool, device=pairs.device),
+                    ]
+                )
+            )
+            out_event.append(
+                torch.full((pairs.shape[1],), b, dtype=torch.long, device=pairs.device)
+            )
         return torch.cat(out_pairs, dim=1), torch.cat(out_y), torch.cat(out_event)
 
     # -- loss and metrics --------------------------------------------------------------------
 
-    def _hinge(self, d2: torch.Tensor, y: torch.Tensor, event: torch.Tensor, n_events: int, split: bool) -> torch.Tensor:
+    def _hinge(
+        self, d2: torch.Tensor, y: torch.Tensor, event: torch.Tensor, n_events: int, split: bool
+    ) -> torch.Tensor:
         """``(B,)`` hinge loss per event; ``split``: negative and weighted positive means apart."""
         per_pair = torch.where(y, d2, torch.relu(self.margin**2 - d2))
         if not split:
@@ -263,13 +294,17 @@ class EmbeddingTask(Task):
         d2 = (z[local[0]] - z[local[1]]).pow(2).sum(1)
         return self._hinge(d2, y, event, n_events, split=True).mean()
 
-    def build_graph(self, spatial: torch.Tensor, r: float, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def build_graph(
+        self, spatial: torch.Tensor, r: float, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Unordered pairs ``(2, E)`` (row 0 < row 1) of the radius + kNN graph and their ``d²``."""
         edges, _ = radius_knn(spatial, spatial, r, k)
         pairs = unique_pairs(edges.to(spatial.device), spatial.shape[0])
         return pairs, (spatial[pairs[0]] - spatial[pairs[1]]).pow(2).sum(1)
 
-    def validation_step(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    def validation_step(
+        self, model: nn.Module, batch: Mapping[str, Any]
+    ) -> dict[str, torch.Tensor]:
         spatial = model(batch["x"])["embedding"].detach()
         stats = torch.zeros(8, dtype=torch.float64)
         hist = torch.zeros(3, RADIUS_BINS, dtype=torch.float64)
@@ -280,11 +315,19 @@ class EmbeddingTask(Task):
             y_sig = torch.as_tensor(edges_in(p, t[:, signal.cpu().numpy()], n))
             d2 = d2.cpu().double()
             loss = self._hinge(d2, y_sig, torch.zeros_like(y, dtype=torch.long), 1, split=False)
-            stats += torch.tensor([
-                float(loss), 1.0,                                  # loss sum, events
-                float(y.sum()), float(p.shape[1]), float(t.shape[1]),  # all: tp, predicted, true
-                float(y_sig.sum()), float(p.shape[1] - (y & ~y_sig).sum()), float(signal.sum()),
-            ], dtype=torch.float64)
+            stats += torch.tensor(
+                [
+                    float(loss),
+                    1.0,  # loss sum, events
+                    float(y.sum()),
+                    float(p.shape[1]),
+                    float(t.shape[1]),  # all: tp, predicted, true
+                    float(y_sig.sum()),
+                    float(p.shape[1] - (y & ~y_sig).sum()),
+                    float(signal.sum()),
+                ],
+                dtype=torch.float64,
+            )
             # distance histograms of the graph's pairs: all, signal, true but not signal
             index = (d2.sqrt() / self.r_val * RADIUS_BINS).long().clamp_(0, RADIUS_BINS - 1)
             for row, mask in enumerate((torch.ones_like(y), y_sig, y & ~y_sig)):
@@ -339,7 +382,10 @@ class EmbeddingTask(Task):
         spatial = model(x.to(device))["embedding"].float()
         pairs, d2 = self.build_graph(spatial, self.r_test, self.knn_test)
         a, b = pairs.cpu().numpy()
-        dist = np.asarray(event.hits["r"], np.float64) ** 2 + np.asarray(event.hits["z"], np.float64) ** 2
+        dist = (
+            np.asarray(event.hits["r"], np.float64) ** 2
+            + np.asarray(event.hits["z"], np.float64) ** 2
+        )
         flip = dist[a] > dist[b]  # a < b already breaks ties
         score = 1.0 - torch.sqrt(d2).cpu().numpy() / self.r_test
         edges = {
@@ -349,7 +395,9 @@ class EmbeddingTask(Task):
         }
         coordinates = spatial.detach().cpu().numpy().astype(np.float32)
         hits = dict(event.hits)
-        hits.update({f"{EMBEDDING_PREFIX}{i}": coordinates[:, i] for i in range(coordinates.shape[1])})
+        hits.update(
+            {f"{EMBEDDING_PREFIX}{i}": coordinates[:, i] for i in range(coordinates.shape[1])}
+        )
         return Event(event.event_id, hits, event.particles, edges=edges).to_row()
 
     def output_columns(self, row: Row) -> tuple[Column, ...]:

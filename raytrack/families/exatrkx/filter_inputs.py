@@ -81,8 +81,7 @@ def collate_graphs(samples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, tor
         parts.setdefault("edge_event", []).append(torch.full((n_edges,), i, dtype=torch.long))
         offset += int(sample["x"].shape[0])
     batch = {
-        key: torch.cat(values, dim=1 if key == "edge_index" else 0)
-        for key, values in parts.items()
+        key: torch.cat(values, dim=1 if key == "edge_index" else 0) for key, values in parts.items()
     }
     batch["num_events"] = torch.tensor(len(samples))
     return batch

@@ -54,7 +54,6 @@ Regime = Literal["pid", "weighting"]
 """``pid``: target = same particle; ``weighting``: per-edge loss weights from hit weights."""
 
 
-
 class InteractionGNNTask(Task):
     """Edge classification on geometric candidate graphs (see the module documentation).
 
@@ -176,7 +175,9 @@ class InteractionGNNTask(Task):
 
     # -- loss and metrics -------------------------------------------------------------------
 
-    def _event_losses(self, output: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> torch.Tensor:
+    def _event_losses(
+        self, output: Mapping[str, torch.Tensor], batch: Mapping[str, Any]
+    ) -> torch.Tensor:
         """``(B,)`` mean (weighted) BCE of each event's edges."""
         y = batch["y"].float()
         event = batch["edge_event"]
@@ -204,7 +205,9 @@ class InteractionGNNTask(Task):
         output = model(batch["x"], batch["edge_index"])
         return self._event_losses(output, batch).mean()
 
-    def validation_step(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    def validation_step(
+        self, model: nn.Module, batch: Mapping[str, Any]
+    ) -> dict[str, torch.Tensor]:
         output = model(batch["x"], batch["edge_index"])
         losses = self._event_losses(output, batch).detach()
         scores = torch.sigmoid(output["edge_logits"].detach().float())

@@ -193,7 +193,9 @@ class InteractionGNN(nn.Module):
             total = node.accumulate(total, i, messages)
         x_out = _residual(node.finish(total), x)
         # the reference updates edges from the hit latents *before* this round's node update
-        e_out = self.edge_network.finish(self._edge_first_layer(self.edge_network, x, start, end, e))
+        e_out = self.edge_network.finish(
+            self._edge_first_layer(self.edge_network, x, start, end, e)
+        )
         return x_out, _residual(e_out, e)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:

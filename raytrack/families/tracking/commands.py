@@ -18,7 +18,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     default = TrackSettings()
     tracks.add_argument("--method", choices=("cc", "walkthrough"), default=default.method,
                         help="connected components above --edge-cut, or acorn's walk-through")  # fmt: skip
-    tracks.add_argument("--edge-cut", type=float, help="cc: score cut (default: the GNN's edge_cut)")
+    tracks.add_argument(
+        "--edge-cut", type=float, help="cc: score cut (default: the GNN's edge_cut)"
+    )
     tracks.add_argument("--score-cut-cc", type=float, default=default.score_cut_cc,
                         help="walkthrough: edges kept at all")  # fmt: skip
     tracks.add_argument("--th-min", type=float, default=default.th_min,
@@ -32,7 +34,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tracks.add_argument("--matching", choices=("two_way", "one_way", "ATLAS"), default=default.matching_style,
                         help="two_way: double majority (default)")  # fmt: skip
     tracks.add_argument("--events", nargs="*", type=int, help="event ids (default: all)")
-    tracks.add_argument("--truth-store", help="store with the complete events, when STORE holds selected hits only")
+    tracks.add_argument(
+        "--truth-store", help="store with the complete events, when STORE holds selected hits only"
+    )
     tracks.add_argument("--out", help="directory for tracks_summary.json and tracks_per_item.csv")
     tracks.add_argument("--device", default="cpu")
     tracks.set_defaults(run=_tracks)

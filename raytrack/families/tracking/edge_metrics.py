@@ -51,9 +51,7 @@ def edge_counts(
     )
 
 
-def score_histograms(
-    scores: torch.Tensor, truth: torch.Tensor, bins: int = 1000
-) -> torch.Tensor:
+def score_histograms(scores: torch.Tensor, truth: torch.Tensor, bins: int = 1000) -> torch.Tensor:
     """``(2, bins)`` float64 counts of scores in ``[0, 1]``: row 0 positives, row 1 negatives.
 
     Scores outside ``[0, 1]`` are clamped into the end bins.
@@ -92,12 +90,23 @@ def efficiency_purity(
 
 HISTOGRAM_BINS = 1000
 
-EDGE_CLASSIFIER_METRICS = ("auc", "efficiency", "purity", "signal_auc", "signal_efficiency", "signal_purity")
+EDGE_CLASSIFIER_METRICS = (
+    "auc",
+    "efficiency",
+    "purity",
+    "signal_auc",
+    "signal_efficiency",
+    "signal_purity",
+)
 """The names :func:`edge_classifier_metrics` returns, for the ``metrics`` of the tasks using it."""
 
 
 def edge_classifier_statistics(
-    scores: torch.Tensor, truth: torch.Tensor, signal: torch.Tensor, cut: float, bins: int = HISTOGRAM_BINS
+    scores: torch.Tensor,
+    truth: torch.Tensor,
+    signal: torch.Tensor,
+    cut: float,
+    bins: int = HISTOGRAM_BINS,
 ) -> dict[str, torch.Tensor]:
     """The additive statistics of an edge classifier's scores (validation steps of the graph
     stages): counts at ``cut`` for all and for signal edges, and the score histograms."""

@@ -100,9 +100,9 @@ class Event:
             if name == "event_id":
                 continue
             if name.startswith(PARTICLE_PREFIX):
-                particles[name[len(PARTICLE_PREFIX):]] = np.asarray(value)
+                particles[name[len(PARTICLE_PREFIX) :]] = np.asarray(value)
             elif name.startswith(EDGE_PREFIX):
-                edges[name[len(EDGE_PREFIX):]] = np.asarray(value)
+                edges[name[len(EDGE_PREFIX) :]] = np.asarray(value)
             else:
                 hits[name] = np.asarray(value)
         return cls(event_id=int(row["event_id"]), hits=hits, particles=particles, edges=edges)
@@ -112,13 +112,17 @@ class Event:
         """The stored graph as a ``(2, E)`` int64 array, or None when the event has none."""
         if "src" not in self.edges:
             return None
-        return np.stack([np.asarray(self.edges["src"]), np.asarray(self.edges["dst"])]).astype(np.int64)
+        return np.stack([np.asarray(self.edges["src"]), np.asarray(self.edges["dst"])]).astype(
+            np.int64
+        )
 
     def to_row(self) -> dict[str, Any]:
         """The stored-row form of this event (the inverse of :meth:`from_row`)."""
         row: dict[str, Any] = {"event_id": int(self.event_id)}
         row.update({name: np.asarray(col) for name, col in self.hits.items()})
-        row.update({PARTICLE_PREFIX + name: np.asarray(col) for name, col in self.particles.items()})
+        row.update(
+            {PARTICLE_PREFIX + name: np.asarray(col) for name, col in self.particles.items()}
+        )
         row.update({EDGE_PREFIX + name: np.asarray(col) for name, col in self.edges.items()})
         return row
 

@@ -109,7 +109,9 @@ def checked_rows(events: Iterable[Event]) -> Iterator[dict[str, Any]]:
     """The rows of ``events``; an event whose graph points outside its hits is an error."""
     for event in events:
         if not isinstance(event, Event):
-            raise StoreError(f"expected raytrack.families.tracking.event.Event objects, got {type(event).__name__}")
+            raise StoreError(
+                f"expected raytrack.families.tracking.event.Event objects, got {type(event).__name__}"
+            )
         edges = event.edge_index
         if edges is not None and edges.size:
             n_hits = event.num_hits

@@ -46,16 +46,27 @@ def graph_counts(full: Event, out: Event, kind: str, pt_min: float) -> dict[str,
     """Signal true edges (found and all), graph edges and same-particle graph edges of one event."""
     position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(np.asarray(out.hits["hit_id"]))
     if (position < 0).any():
-        raise ValueError(f"event {full.event_id}: the stage returned hits that are not in the event")
+        raise ValueError(
+            f"event {full.event_id}: the stage returned hits that are not in the event"
+        )
     graph = out.edge_index if out.edge_index is not None else np.zeros((2, 0), np.int64)
     graph = position[graph]
     truth = true_edges(full, kind)  # type: ignore[arg-type]
     truth = truth[:, signal_edges(full, truth, pt_min)]
     n = full.num_hits
-    found = np.isin(_pair_codes(truth, n), _pair_codes(graph, n)) if graph.size else np.zeros(truth.shape[1], bool)
+    found = (
+        np.isin(_pair_codes(truth, n), _pair_codes(graph, n))
+        if graph.size
+        else np.zeros(truth.shape[1], bool)
+    )
     pid = np.asarray(full.hits["particle_id"], np.int64)
     same = (pid[graph[0]] == pid[graph[1]]) & (pid[graph[0]] != 0)
-    return {"true": truth.shape[1], "found": int(found.sum()), "edges": graph.shape[1], "same": int(same.sum())}
+    return {
+        "true": truth.shape[1],
+        "found": int(found.sum()),
+        "edges": graph.shape[1],
+        "same": int(same.sum()),
+    }
 
 
 def evaluate_graph(
@@ -71,7 +82,9 @@ def evaluate_graph(
     rows = []
     with torch.no_grad():
         for row in store.iter_rows(ids=ids):
-            full = Event.from_row(row) if reference is None else read_event(reference, row["event_id"])
+            full = (
+                Event.from_row(row) if reference is None else read_event(reference, row["event_id"])
+            )
             out = Event.from_row(task.infer(model, row, device))
             rows.append({"event_id": full.event_id, **graph_counts(full, out, kind, pt_min)})
     if not rows:

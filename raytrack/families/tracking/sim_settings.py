@@ -21,7 +21,9 @@ class SimulationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rfactor: float = Field(
-        0.015, gt=0, le=1,
+        0.015,
+        gt=0,
+        le=1,
         description="pile-up as a fraction of a full TrackML-like event (HyperTrack's rfactor)",
     )
     pileup: float = Field(

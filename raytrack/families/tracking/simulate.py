@@ -121,7 +121,11 @@ def simulate_event(event_id: int, rng: np.random.Generator, settings: Simulation
     position = vertices[vertex_of]
 
     cross = propagate(
-        det, position, momentum, q, s.b_field,
+        det,
+        position,
+        momentum,
+        q,
+        s.b_field,
         rng=rng if s.multiple_scattering else None,
         material=s.material_budget if s.multiple_scattering else 0.0,
     )

@@ -35,14 +35,14 @@ def simulated_events(settings: SimulationSettings, *, count: int, seed: int) -> 
     return SourceOutput(rows, event_schema, provenance(count, seed, settings))
 
 
-def trackml_events(settings: TrackMLSettings, *, count: None = None, seed: None = None) -> SourceOutput:
+def trackml_events(
+    settings: TrackMLSettings, *, count: None = None, seed: None = None
+) -> SourceOutput:
     """Every event of the TrackML directory ``settings.path``."""
     from raytrack.families.tracking.trackml import trackml_events as read_events
 
     events, provenance = read_events(settings.path)
     return SourceOutput(checked_rows(events), event_schema, provenance)
-
-
 
 
 def describe_store(store) -> str:
@@ -57,7 +57,9 @@ def describe_store(store) -> str:
     ]
     provenance = store.provenance
     if provenance.get("filled_columns"):
-        lines.append(f"filled columns absent from the source: {', '.join(provenance['filled_columns'])}")
+        lines.append(
+            f"filled columns absent from the source: {', '.join(provenance['filled_columns'])}"
+        )
     for name, ids in provenance.get("renumbered_particle_ids", {}).items():
         lines.append(f"{name}: renumbered particle ids {ids} (0 is reserved for noise)")
     for name, count in provenance.get("dropped_hits", {}).items():
@@ -65,4 +67,10 @@ def describe_store(store) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SimulationSettings", "TrackMLSettings", "describe_store", "simulated_events", "trackml_events"]
+__all__ = [
+    "SimulationSettings",
+    "TrackMLSettings",
+    "describe_store",
+    "simulated_events",
+    "trackml_events",
+]

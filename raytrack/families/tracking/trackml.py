@@ -54,7 +54,9 @@ PARTICLE_FILE_SUFFIXES = ("particles", "particles_initial", "fatras-particles")
 _EVENT_NAME = re.compile(r"^(?P<prefix>event(?P<number>\d+))-hits\.csv(\.gz)?$")
 
 
-def _find_file(directory: Path, prefix: str, suffixes: tuple[str, ...], required: bool) -> Path | None:
+def _find_file(
+    directory: Path, prefix: str, suffixes: tuple[str, ...], required: bool
+) -> Path | None:
     for suffix in suffixes:
         for ext in (".csv", ".csv.gz"):
             candidate = directory / f"{prefix}-{suffix}{ext}"

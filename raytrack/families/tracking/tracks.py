@@ -63,7 +63,10 @@ def event_track_labels(
             raise ValueError("method cc needs an edge cut: set the tracks evaluator's edge_cut")
         selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
     else:
-        order = np.asarray(scored.hits["r"], np.float64) ** 2 + np.asarray(scored.hits["z"], np.float64) ** 2
+        order = (
+            np.asarray(scored.hits["r"], np.float64) ** 2
+            + np.asarray(scored.hits["z"], np.float64) ** 2
+        )
         selected = build_tracks(
             edges,
             scores,
@@ -74,9 +77,13 @@ def event_track_labels(
             th_min=settings.th_min,
             th_add=settings.th_add,
         )
-    position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(np.asarray(scored.hits["hit_id"]))
+    position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(
+        np.asarray(scored.hits["hit_id"])
+    )
     if (position < 0).any():
-        raise ValueError(f"event {full.event_id}: the stage returned hits that are not in the event")
+        raise ValueError(
+            f"event {full.event_id}: the stage returned hits that are not in the event"
+        )
     labels = np.full(full.num_hits, -1, dtype=np.int64)
     labels[position] = selected
     return labels
@@ -107,7 +114,9 @@ def evaluate_tracks(
     rows = []
     with torch.no_grad():
         for row in store.iter_rows(ids=ids):
-            full = Event.from_row(row) if reference is None else read_event(reference, row["event_id"])
+            full = (
+                Event.from_row(row) if reference is None else read_event(reference, row["event_id"])
+            )
             scored = Event.from_row(task.infer(model, row, device))
             labels = event_track_labels(full, scored, settings, cut)
             pid = np.asarray(full.hits["particle_id"])

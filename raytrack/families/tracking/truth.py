@@ -168,8 +168,10 @@ def true_edges(event: Event, kind: TrueEdges) -> np.ndarray:
     # layerwise: order a particle's layers by their nearest hit, join consecutive layers fully.
     lkey = _layer_key(event, hits)
     by_layer = np.lexsort((dist, lkey, prow))
-    grp_start = np.r_[True, (prow[by_layer][1:] != prow[by_layer][:-1])
-                      | (lkey[by_layer][1:] != lkey[by_layer][:-1])]
+    grp_start = np.r_[
+        True,
+        (prow[by_layer][1:] != prow[by_layer][:-1]) | (lkey[by_layer][1:] != lkey[by_layer][:-1]),
+    ]
     grp_id = np.cumsum(grp_start) - 1
     grp_min = dist[by_layer][grp_start][grp_id]  # nearest distance of each hit's layer group
     first_dist = np.empty(hits.size)

@@ -31,8 +31,12 @@ def with_cylindrical(event: Event) -> Event:
 def noisy_event() -> Event:
     """Tracks of 6 (pT 2), 5 (pT 3) and 4 (pT 0.5) hits, and 4 noise hits."""
     hits = straight_track(11, 6, 0.3) + straight_track(22, 5, 2.0) + straight_track(33, 4, -1.5)
-    hits += [(0, 5.0, 5.0, 1.0, 8, 2, 9), (0, -30.0, 1.0, 2.0, 8, 6, 9), (0, 0.0, 40.0, -3.0, 8, 8, 9),
-             (0, 25.0, -25.0, 4.0, 8, 10, 9)]
+    hits += [
+        (0, 5.0, 5.0, 1.0, 8, 2, 9),
+        (0, -30.0, 1.0, 2.0, 8, 6, 9),
+        (0, 0.0, 40.0, -3.0, 8, 8, 9),
+        (0, 25.0, -25.0, 4.0, 8, 10, 9),
+    ]
     particles = [(11, 0, 0, 0, 2.0), (22, 0, 0, 0, 3.0), (33, 0, 0, 0, 0.5)]
     return with_cylindrical(make_event(hits, particles))
 
@@ -46,9 +50,27 @@ def test_registered_with_the_reference_hyperparameter_names():
     entry = get_model("exatrkx_embedding")
     assert entry.family == "exatrkx" and entry.task is EmbeddingTask
     names = set(entry.hyperparameters())
-    assert {"spatial_channels", "cell_channels", "emb_hidden", "emb_dim", "nb_layer", "activation",
-            "layernorm", "margin", "weight", "points_per_batch", "randomisation", "randomization",
-            "r_train", "knn", "r_val", "knn_val", "r_test", "knn_test", "regime"} <= names
+    assert {
+        "spatial_channels",
+        "cell_channels",
+        "emb_hidden",
+        "emb_dim",
+        "nb_layer",
+        "activation",
+        "layernorm",
+        "margin",
+        "weight",
+        "points_per_batch",
+        "randomisation",
+        "randomization",
+        "r_train",
+        "knn",
+        "r_val",
+        "knn_val",
+        "r_test",
+        "knn_test",
+        "regime",
+    } <= names
     _, task = build(randomization=3.0)
     assert task.randomisation == 3.0
     with pytest.raises(ValueError, match="alias"):
@@ -61,7 +83,9 @@ def test_registered_with_the_reference_hyperparameter_names():
 
 def test_norm_regime_gives_unit_vectors():
     x = torch.randn(50, 3)
-    normed = LayerlessEmbedding(emb_hidden=16, emb_dim=6, nb_layer=2, regime=("norm",))(x)["embedding"]
+    normed = LayerlessEmbedding(emb_hidden=16, emb_dim=6, nb_layer=2, regime=("norm",))(x)[
+        "embedding"
+    ]
     plain = LayerlessEmbedding(emb_hidden=16, emb_dim=6, nb_layer=2, regime=())(x)["embedding"]
     assert normed.shape == (50, 6)
     assert torch.allclose(normed.norm(dim=1), torch.ones(50), atol=1e-5)
@@ -74,12 +98,19 @@ def test_ci_regime_feeds_cell_features_and_fails_clearly_without_them(noisy_even
     with pytest.raises(KeyError, match="cell_channels=4 needs the hit column 'cell_count'"):
         task.prepare(noisy_event.to_row())
     hits = dict(noisy_event.hits)
-    hits.update({name: np.full(noisy_event.num_hits, i + 1.0, np.float32) for i, name in enumerate(CELL_COLUMNS)})
+    hits.update(
+        {
+            name: np.full(noisy_event.num_hits, i + 1.0, np.float32)
+            for i, name in enumerate(CELL_COLUMNS)
+        }
+    )
     x = task.prepare(Event(1, hits, noisy_event.particles).to_row())["x"]
     assert x.shape == (noisy_event.num_hits, 7) and np.all(x[:, :4] == [1, 2, 3, 4])
     assert model(torch.as_tensor(x))["embedding"].shape == (noisy_event.num_hits, 4)
     plain_model, plain_task = build(regime=("hnm",), cell_channels=4)  # no ci: cells unused
-    assert plain_model.in_channels == 3 and plain_task.prepare(noisy_event.to_row())["x"].shape[1] == 3
+    assert (
+        plain_model.in_channels == 3 and plain_task.prepare(noisy_event.to_row())["x"].shape[1] == 3
+    )
     with pytest.raises(ValueError, match="ci .* needs cell_channels >= 1"):
         build(regime=("ci",), cell_channels=0)
     with pytest.raises(ValueError, match=r"expects \(N, 7\)"):
@@ -111,7 +142,9 @@ def test_hnm_pairs_are_the_embedding_neighbourhood_of_the_queries():
     spatial = torch.rand(60, 3, generator=g)
     queries = torch.tensor([3, 10, 33, 59])
     pairs = task.candidate_pairs(spatial, queries, 60)
-    expected, _ = radius_knn(spatial[queries], spatial, 0.3, 4, query_index=queries, backend="torch")
+    expected, _ = radius_knn(
+        spatial[queries], spatial, 0.3, 4, query_index=queries, backend="torch"
+    )
     assert pairs.shape[1] > 4
     assert {tuple(p) for p in pairs.t().tolist()} == {tuple(p) for p in expected.t().tolist()}
     assert bool(((spatial[pairs[0]] - spatial[pairs[1]]).norm(dim=1) <= 0.3).all())
@@ -162,21 +195,44 @@ def test_validation_statistics_add_up_over_batches():
 
 
 def test_the_loop_trains_the_embedding(tmp_path):
-    rows = {"train": [e.to_row() for e in simulated_events(8, seed=11)],
-            "val": [e.to_row() for e in simulated_events(2, seed=12)]}
-    experiment = Experiment.model_validate({
-        "name": "embedding-test",
-        "model": {"name": "exatrkx_embedding",
-                  "hparams": {"emb_hidden": 64, "nb_layer": 2, "emb_dim": 8, "r_train": 0.1, "knn": 20,
-                              "r_val": 0.1, "knn_val": 50, "regime": ["rp", "hnm", "norm"]}},
-        "data": {"store": "unused", "options": OPTIONS},
-        "train": {"max_epochs": 5, "batch_size": 2, "optimizer": {"name": "adamw", "lr": 0.003}, "seed": 1},
-        "tune": {"metric": "val_target_purity", "mode": "max"},
-    })
-    model, task = get_model("exatrkx_embedding").build(experiment.model.hparams, experiment.data.options)
+    rows = {
+        "train": [e.to_row() for e in simulated_events(8, seed=11)],
+        "val": [e.to_row() for e in simulated_events(2, seed=12)],
+    }
+    experiment = Experiment.model_validate(
+        {
+            "name": "embedding-test",
+            "model": {
+                "name": "exatrkx_embedding",
+                "hparams": {
+                    "emb_hidden": 64,
+                    "nb_layer": 2,
+                    "emb_dim": 8,
+                    "r_train": 0.1,
+                    "knn": 20,
+                    "r_val": 0.1,
+                    "knn_val": 50,
+                    "regime": ["rp", "hnm", "norm"],
+                },
+            },
+            "data": {"store": "unused", "options": OPTIONS},
+            "train": {
+                "max_epochs": 5,
+                "batch_size": 2,
+                "optimizer": {"name": "adamw", "lr": 0.003},
+                "seed": 1,
+            },
+            "tune": {"metric": "val_target_purity", "mode": "max"},
+        }
+    )
+    model, task = get_model("exatrkx_embedding").build(
+        experiment.model.hparams, experiment.data.options
+    )
     torch.manual_seed(1)
     with torch.no_grad():
-        before = task.summarize(task.validation_step(model, task.collate([task.prepare(r) for r in rows["val"]])))
+        before = task.summarize(
+            task.validation_step(model, task.collate([task.prepare(r) for r in rows["val"]]))
+        )
     session = LocalSession(lambda split, epoch: iter(rows[split]), tmp_path)
     run_training(experiment, session)
     first, last = session.reports[0], session.reports[-1]

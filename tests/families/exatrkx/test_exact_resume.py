@@ -78,7 +78,9 @@ def _trial_processes() -> list:
 @pytest.mark.ray
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a_filter_trial_whose_process_is_killed_resumes_exactly(ray_session, simulated_store, tmp_path):
+def test_a_filter_trial_whose_process_is_killed_resumes_exactly(
+    ray_session, simulated_store, tmp_path
+):
     """Ray Tune restarts the killed trial from its last checkpoint; its epochs are the ones a
     run that was never killed reports."""
     from raytrack.cli import main
@@ -110,7 +112,9 @@ def test_a_filter_trial_whose_process_is_killed_resumes_exactly(ray_session, sim
     reported: dict[int, dict] = {}
     for line in (trial / "result.json").read_text().splitlines():
         row = json.loads(line)
-        reported[row["epoch"]] = {k: v for k, v in row.items() if k == "train_loss" or k.startswith("val_") or k == "lr"}
+        reported[row["epoch"]] = {
+            k: v for k, v in row.items() if k == "train_loss" or k.startswith("val_") or k == "lr"
+        }
     # Epochs 1, 2 and 4 are always there; epoch 3's row is missing when the kill fell between
     # its checkpoint's upload and its result's logging (Tune then resumes after epoch 3).
     assert {1, 2, 4} <= set(reported) <= {1, 2, 3, 4}
@@ -118,5 +122,10 @@ def test_a_filter_trial_whose_process_is_killed_resumes_exactly(ray_session, sim
     sweep = json.loads((result / "sweep.json").read_text())
     straight = LocalSession(store_row_source(str(store), sweep["splits"]), tmp_path / "straight")
     run_training(validate_experiment(experiment("exatrkx_filter", store)), straight)
-    expected = {r["epoch"]: {k: v for k, v in r.items() if k in reported[1]} for r in exact(straight.reports)}
-    assert {epoch: exact([row])[0] for epoch, row in reported.items()} == {e: expected[e] for e in reported}
+    expected = {
+        r["epoch"]: {k: v for k, v in r.items() if k in reported[1]}
+        for r in exact(straight.reports)
+    }
+    assert {epoch: exact([row])[0] for epoch, row in reported.items()} == {
+        e: expected[e] for e in reported
+    }

@@ -111,9 +111,13 @@ def test_task_arguments_are_checked():
         FilterTask(cell_channels=9)
     with pytest.raises(ValueError, match="in_channels must be .* = 12, but got in_channels=3"):
         FilterTask(regime=("ci",), cell_channels=9)
-    with pytest.raises(ValueError, match="regime.0\n  Input should be 'subset', 'ci', 'weighting' or 'pid'"):
+    with pytest.raises(
+        ValueError, match="regime.0\n  Input should be 'subset', 'ci', 'weighting' or 'pid'"
+    ):
         FilterTask(regime=("norm",))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_chunks\n  Input should be greater than or equal to 1"):
         FilterTask(n_chunks=0)
-    with pytest.raises(ValueError, match="edges_per_batch\n  Input should be greater than or equal to 1"):
+    with pytest.raises(
+        ValueError, match="edges_per_batch\n  Input should be greater than or equal to 1"
+    ):
         FilterTask(edges_per_batch=0)

@@ -23,11 +23,16 @@ def hits_event(rows) -> Event:
     r, phi, z = a[:, 1], a[:, 2], a[:, 3]
     hits = {
         "hit_id": np.arange(1, len(a) + 1, dtype=np.int64),
-        "x": (r * np.cos(phi)).astype(np.float32), "y": (r * np.sin(phi)).astype(np.float32),
-        "z": z.astype(np.float32), "volume_id": (a[:, 0] // 100).astype(np.int32),
-        "layer_id": (a[:, 0] % 100).astype(np.int32), "module_id": np.ones(len(a), np.int32),
-        "particle_id": np.zeros(len(a), np.int64), "weight": np.zeros(len(a), np.float32),
-        "r": r.astype(np.float32), "phi": phi.astype(np.float32),
+        "x": (r * np.cos(phi)).astype(np.float32),
+        "y": (r * np.sin(phi)).astype(np.float32),
+        "z": z.astype(np.float32),
+        "volume_id": (a[:, 0] // 100).astype(np.int32),
+        "layer_id": (a[:, 0] % 100).astype(np.int32),
+        "module_id": np.ones(len(a), np.int32),
+        "particle_id": np.zeros(len(a), np.int64),
+        "weight": np.zeros(len(a), np.float32),
+        "r": r.astype(np.float32),
+        "phi": phi.astype(np.float32),
         "eta": np.arcsinh(z / r).astype(np.float32),
     }
     return Event(event_id=0, hits=hits, particles={"particle_id": np.zeros(0, np.int64)})
@@ -82,13 +87,21 @@ def test_vectorised_search_equals_brute_force(seed):
     rows = []
     for key, r0 in ((802, 32.0), (804, 72.0), (806, 116.0)):
         n = 60
-        rows += [(key, r0, p, z) for p, z in zip(rng.uniform(-np.pi, np.pi, n), rng.uniform(-300, 300, n))]
+        rows += [
+            (key, r0, p, z)
+            for p, z in zip(rng.uniform(-np.pi, np.pi, n), rng.uniform(-300, 300, n))
+        ]
     for key, z0 in ((902, 600.0), (904, 700.0)):  # disks: r varies, z fixed
         n = 40
-        rows += [(key, r, p, z0) for r, p in zip(rng.uniform(30, 170, n), rng.uniform(-np.pi, np.pi, n))]
+        rows += [
+            (key, r, p, z0) for r, p in zip(rng.uniform(30, 170, n), rng.uniform(-np.pi, np.pi, n))
+        ]
     event = hits_event(rows)
     pairs = [(802, 804), (804, 806), (802, 902), (902, 904), (806, 804)]
-    for settings in ({"phi_slope_max": 0.003, "z0_max": 150.0}, {"phi_slope_max": 0.01, "z0_max": 400.0, "deta_max": 0.3}):
+    for settings in (
+        {"phi_slope_max": 0.003, "z0_max": 150.0},
+        {"phi_slope_max": 0.01, "z0_max": 400.0, "deta_max": 0.3},
+    ):
         edges = build_edges(event, pairs, **settings)
         got = [tuple(e) for e in edges.T.tolist()]
         assert len(got) == len(set(got))

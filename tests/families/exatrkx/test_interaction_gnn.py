@@ -54,7 +54,9 @@ def test_forward_backward_shapes(aggregation, directed):
 def test_in_place_activations_give_exact_gradients(activation, layernorm):
     x, edge_index = random_graph()
     torch.manual_seed(0)
-    model = InteractionGNN(hidden=8, n_graph_iters=2, hidden_activation=activation, layernorm=layernorm)
+    model = InteractionGNN(
+        hidden=8, n_graph_iters=2, hidden_activation=activation, layernorm=layernorm
+    )
     grads = []
     for inplace in (True, False):
         for module in model.modules():
@@ -127,10 +129,14 @@ def test_matches_reference_forward(aggregation, directed):
     with torch.no_grad():
         out = ours(x, edge_index)
         if directed:
-            torch.testing.assert_close(out["edge_logits"], reference(x, edge_index), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                out["edge_logits"], reference(x, edge_index), atol=1e-5, rtol=1e-5
+            )
         else:  # the reference runs both directions of every edge (its handle_directed)
             both = reference(x, torch.cat([edge_index, edge_index.flip(0)], 1))
-            torch.testing.assert_close(out["edge_logits_both"].flatten(), both, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                out["edge_logits_both"].flatten(), both, atol=1e-5, rtol=1e-5
+            )
 
 
 def test_checkpointing_gives_the_same_gradients():
@@ -154,7 +160,9 @@ def test_bfloat16_precision_keeps_float32_outputs_and_trains():
     out = bf16(x, edge_index)
     assert out["edge_logits"].dtype == torch.float32
     reference = fp32(x, edge_index)["edge_logits"].detach()
-    assert (out["edge_logits"].detach() - reference).abs().max() < 0.1 * reference.abs().max() + 0.05
+    assert (
+        out["edge_logits"].detach() - reference
+    ).abs().max() < 0.1 * reference.abs().max() + 0.05
     out["edge_logits"].sum().backward()
     assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in bf16.parameters())
 
@@ -162,8 +170,17 @@ def test_bfloat16_precision_keeps_float32_outputs_and_trains():
 def test_builder_hyperparameters_are_typed():
     parameters = {p.name: p for p in keyword_parameters(InteractionGNN)}
     names = {
-        "spatial_channels", "cell_channels", "hidden", "hidden_activation", "layernorm",
-        "nb_node_layer", "nb_edge_layer", "n_graph_iters", "aggregation", "directed", "checkpointing",
+        "spatial_channels",
+        "cell_channels",
+        "hidden",
+        "hidden_activation",
+        "layernorm",
+        "nb_node_layer",
+        "nb_edge_layer",
+        "n_graph_iters",
+        "aggregation",
+        "directed",
+        "checkpointing",
         "precision",
     }
     assert names <= set(parameters)
@@ -178,7 +195,9 @@ def test_builder_hyperparameters_are_typed():
         annotation = parameters[bounded].annotation
         assert typing.get_origin(annotation) is typing.Annotated, bounded
     task_signature = inspect.signature(InteractionGNNTask, eval_str=True)
-    assert {"edge_cut", "weight", "regime", "phi_slope_max", "z0_max", "deta_max"} <= set(task_signature.parameters)
+    assert {"edge_cut", "weight", "regime", "phi_slope_max", "z0_max", "deta_max"} <= set(
+        task_signature.parameters
+    )
     regime = task_signature.parameters["regime"].annotation
     assert set(typing.get_args(typing.get_args(regime)[0])) == {"pid", "weighting"}
 
@@ -204,26 +223,39 @@ def straight_track_event() -> Event:
     rows = []
     for pid, phi, cot, pt in ((1, 0.3, 0.2, 2.0), (2, 2.0, -0.4, 0.7)):
         for i, r in enumerate(radii):
-            rows.append((pid, r * np.cos(phi), r * np.sin(phi), r * cot, 8, 2 * (i + 1), 10 + i, pt))
+            rows.append(
+                (pid, r * np.cos(phi), r * np.sin(phi), r * cot, 8, 2 * (i + 1), 10 + i, pt)
+            )
     rows.append((0, 116.0 * np.cos(-2.0), 116.0 * np.sin(-2.0), 5.0, 8, 6, 99, 0.0))
     h = np.array(rows)
     x, y, z = h[:, 1], h[:, 2], h[:, 3]
     r = np.hypot(x, y)
     hits = {
         "hit_id": np.arange(1, len(h) + 1, dtype=np.int64),
-        "x": x.astype(np.float32), "y": y.astype(np.float32), "z": z.astype(np.float32),
-        "volume_id": h[:, 4].astype(np.int32), "layer_id": h[:, 5].astype(np.int32),
-        "module_id": h[:, 6].astype(np.int32), "particle_id": h[:, 0].astype(np.int64),
+        "x": x.astype(np.float32),
+        "y": y.astype(np.float32),
+        "z": z.astype(np.float32),
+        "volume_id": h[:, 4].astype(np.int32),
+        "layer_id": h[:, 5].astype(np.int32),
+        "module_id": h[:, 6].astype(np.int32),
+        "particle_id": h[:, 0].astype(np.int64),
         "weight": np.where(h[:, 0] == 1, 2.0, np.where(h[:, 0] == 2, 1.0, 0.0)).astype(np.float32),
-        "r": r.astype(np.float32), "phi": np.arctan2(y, x).astype(np.float32),
+        "r": r.astype(np.float32),
+        "phi": np.arctan2(y, x).astype(np.float32),
         "eta": np.arcsinh(z / r).astype(np.float32),
     }
     particles = {
         "particle_id": np.array([1, 2], np.int64),
-        "vx": np.zeros(2, np.float32), "vy": np.zeros(2, np.float32), "vz": np.zeros(2, np.float32),
-        "px": np.array([2.0, 0.7], np.float32), "py": np.zeros(2, np.float32), "pz": np.zeros(2, np.float32),
-        "q": np.ones(2, np.int32), "nhits": np.array([4, 4], np.int32),
-        "pt": np.array([2.0, 0.7], np.float32), "eta": np.zeros(2, np.float32),
+        "vx": np.zeros(2, np.float32),
+        "vy": np.zeros(2, np.float32),
+        "vz": np.zeros(2, np.float32),
+        "px": np.array([2.0, 0.7], np.float32),
+        "py": np.zeros(2, np.float32),
+        "pz": np.zeros(2, np.float32),
+        "q": np.ones(2, np.int32),
+        "nhits": np.array([4, 4], np.int32),
+        "pt": np.array([2.0, 0.7], np.float32),
+        "eta": np.zeros(2, np.float32),
     }
     return Event(event_id=7, hits=hits, particles=particles)
 
@@ -256,7 +288,9 @@ def test_pid_regime_labels_differ_from_truth_graph():
 
 def test_signal_and_weighting():
     event = straight_track_event()
-    sample = make_task(regime=("weighting",), options={"pt_signal_cut": 1.0}).prepare(event.to_row())
+    sample = make_task(regime=("weighting",), options={"pt_signal_cut": 1.0}).prepare(
+        event.to_row()
+    )
     y, signal = sample["y"], sample["signal"]
     particle = event.hits["particle_id"][sample["edge_index"][0]]
     np.testing.assert_array_equal(signal, y & (particle == 1))
@@ -284,7 +318,9 @@ def test_infer_writes_scored_edges_that_a_stored_graph_task_reads():
     out = Event.from_row(task.infer(model, event.to_row()))
     expected = task.prepare(event.to_row())["edge_index"]
     np.testing.assert_array_equal(np.stack([out.edges["src"], out.edges["dst"]]), expected)
-    assert out.edges["score"].dtype == np.float32 and out.edges["score"].shape == (expected.shape[1],)
+    assert out.edges["score"].dtype == np.float32 and out.edges["score"].shape == (
+        expected.shape[1],
+    )
     assert ((out.edges["score"] > 0) & (out.edges["score"] < 1)).all()
 
     stored = make_task(input_graph="stored")

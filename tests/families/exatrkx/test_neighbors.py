@@ -34,7 +34,9 @@ def clustered_points(n: int, dim: int, seed: int) -> torch.Tensor:
 
 def boundary_safe(pairs: set, points: torch.Tensor, r: float) -> set:
     """Drop pairs whose distance is within float32 rounding of the radius."""
-    return {(a, b) for a, b in pairs if abs(float((points[a] - points[b]).pow(2).sum()) - r * r) > 1e-5}
+    return {
+        (a, b) for a, b in pairs if abs(float((points[a] - points[b]).pow(2).sum()) - r * r) > 1e-5
+    }
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -59,7 +61,9 @@ def test_queries_are_a_subset_with_their_own_positions(backend):
     edges, _ = radius_knn(x[query_index], x, 0.1, 3, query_index=query_index, backend=backend)
     assert set(edges[0].tolist()) <= set(query_index.tolist())
     assert bool((edges[0] != edges[1]).all())  # no query paired with itself
-    assert {tuple(e) for e in edges.t().tolist()} == brute_force(x[query_index], x, 0.1, 3, query_index)
+    assert {tuple(e) for e in edges.t().tolist()} == brute_force(
+        x[query_index], x, 0.1, 3, query_index
+    )
     counts = torch.bincount(edges[0], minlength=200)
     assert int(counts.max()) <= 3
 

@@ -62,12 +62,16 @@ def test_histograms_merge_additively():
     scores = torch.from_numpy(rng.random(1000))
     truth = torch.from_numpy(rng.random(1000) < 0.5)
     whole = score_histograms(scores, truth, 100)
-    parts = score_histograms(scores[:400], truth[:400], 100) + score_histograms(scores[400:], truth[400:], 100)
+    parts = score_histograms(scores[:400], truth[:400], 100) + score_histograms(
+        scores[400:], truth[400:], 100
+    )
     torch.testing.assert_close(whole, parts)
 
 
 def test_auc_edge_cases():
-    perfect = score_histograms(torch.tensor([0.9, 0.95, 0.1]), torch.tensor([True, True, False]), 10)
+    perfect = score_histograms(
+        torch.tensor([0.9, 0.95, 0.1]), torch.tensor([True, True, False]), 10
+    )
     assert roc_auc_from_histograms(perfect[0], perfect[1]) == 1.0
     only_positive = score_histograms(torch.tensor([0.9]), torch.tensor([True]), 10)
     assert math.isnan(roc_auc_from_histograms(only_positive[0], only_positive[1]))
@@ -91,9 +95,13 @@ def test_signal_auc_ranks_signal_edges_against_fake_ones():
     # non-signal true edges score lowest: they would drag an all-edge AUC down, not the signal AUC
     logits = rng.normal(size=n) + 2.0 * signal - 3.0 * (truth & ~signal)
     scores = torch.from_numpy(1 / (1 + np.exp(-logits)))
-    stats = edge_classifier_statistics(scores, torch.from_numpy(truth), torch.from_numpy(signal), 0.5)
+    stats = edge_classifier_statistics(
+        scores, torch.from_numpy(truth), torch.from_numpy(signal), 0.5
+    )
     metrics = edge_classifier_metrics(stats)
     keep = ~truth | signal
-    assert metrics["signal_auc"] == pytest.approx(roc_auc_score(signal[keep], scores[keep]), abs=1e-3)
+    assert metrics["signal_auc"] == pytest.approx(
+        roc_auc_score(signal[keep], scores[keep]), abs=1e-3
+    )
     assert metrics["auc"] == pytest.approx(roc_auc_score(truth, scores), abs=1e-3)
     assert metrics["signal_auc"] > 0.85 > metrics["auc"]

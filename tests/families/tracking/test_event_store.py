@@ -19,8 +19,13 @@ from raytrack.store.columns import StoreError
 from raytrack.store.sample_store import SampleStore
 
 
-def make_event(event_id: int, n_hits: int = 50, n_particles: int = 7, seed: int | None = None,
-               cells: bool = False) -> Event:
+def make_event(
+    event_id: int,
+    n_hits: int = 50,
+    n_particles: int = 7,
+    seed: int | None = None,
+    cells: bool = False,
+) -> Event:
     """A small hand-made event with every contract column (values need not be physical)."""
     rng = np.random.default_rng(event_id if seed is None else seed)
     pids = np.arange(1, n_particles + 1, dtype=np.int64) * 1000
@@ -77,7 +82,9 @@ def test_round_trip_keeps_every_column_with_contract_dtypes(store: SampleStore) 
             np.testing.assert_array_equal(back.hits[name], original.hits[name].astype(dtype))
         for name, dtype in PARTICLE_COLUMNS.items():
             assert back.particles[name].dtype == dtype, name
-            np.testing.assert_array_equal(back.particles[name], original.particles[name].astype(dtype))
+            np.testing.assert_array_equal(
+                back.particles[name], original.particles[name].astype(dtype)
+            )
         assert back.event_id == event_id and back.num_hits == original.num_hits
         assert set(back.to_row()) == set(store.columns)
 
@@ -98,7 +105,10 @@ def test_cell_and_extra_columns_are_kept(tmp_path: Path) -> None:
         e.hits["layer_order"] = np.arange(e.num_hits, dtype=np.int16)  # type: ignore[index]
         e.hits["emb_0"] = np.linspace(0, 1, e.num_hits)  # type: ignore[index]  float64 extra
     store = write_events(tmp_path / "s", events, provenance={})
-    assert columns_of(store, "hit") == list(HIT_COLUMNS) + list(CELL_COLUMNS) + ["emb_0", "layer_order"]
+    assert columns_of(store, "hit") == list(HIT_COLUMNS) + list(CELL_COLUMNS) + [
+        "emb_0",
+        "layer_order",
+    ]
     hits = read_event(store, 1).hits
     assert hits["leta"].dtype == np.float32 and hits["layer_order"].dtype == np.int16
     assert hits["emb_0"].dtype == np.float32  # float64 extras are stored as float32

@@ -41,7 +41,10 @@ def _surface_of(det, event):
     """Surface number of every hit, from its (volume_id, layer_id)."""
     key = {(int(v), int(layer)): s for s, (v, layer) in enumerate(zip(det.volume_id, det.layer_id))}
     return np.array(
-        [key[(int(v), int(layer))] for v, layer in zip(event.hits["volume_id"], event.hits["layer_id"])]
+        [
+            key[(int(v), int(layer))]
+            for v, layer in zip(event.hits["volume_id"], event.hits["layer_id"])
+        ]
     )
 
 
@@ -236,8 +239,14 @@ def test_generate_command(tmp_path, capsys):
     opened = SampleStore(store)
     meta = opened.provenance
     assert meta["settings"]["b_field"] == 3.0 and meta["settings"]["multiple_scattering"] is False
-    assert meta["settings"]["rfactor"] == 0.02 and meta["seed"] == 4 and opened.source == "detector_sim"
-    bad = parser.parse_args(["generate", "detector_sim", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"])
+    assert (
+        meta["settings"]["rfactor"] == 0.02
+        and meta["seed"] == 4
+        and opened.source == "detector_sim"
+    )
+    bad = parser.parse_args(
+        ["generate", "detector_sim", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"]
+    )
     assert bad.run(bad) == 2
     assert "pt_min" in capsys.readouterr().err
     again = parser.parse_args(["generate", "detector_sim", str(store), "--events", "1"])

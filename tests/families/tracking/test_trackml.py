@@ -53,7 +53,9 @@ def test_real_event_hit_counts_match_nhits(real_event) -> None:
     pid = real_event.hits["particle_id"]
     counts = pd.Series(pid[pid != 0]).value_counts()
     nhits = pd.Series(real_event.particles["nhits"], index=real_event.particles["particle_id"])
-    np.testing.assert_array_equal(counts.reindex(nhits.index).fillna(0).to_numpy(), nhits.to_numpy())
+    np.testing.assert_array_equal(
+        counts.reindex(nhits.index).fillna(0).to_numpy(), nhits.to_numpy()
+    )
 
 
 def test_real_event_derived_columns(real_event, trackml_dir: Path) -> None:
@@ -175,7 +177,7 @@ def _copy_event(src: Path, dst: Path, name: str, edit: dict | None = None) -> Pa
             if path.name.startswith("detectors"):
                 shutil.copy(path, dst / path.name)
             continue
-        kind = path.name[len(name) + 1:].split(".")[0]
+        kind = path.name[len(name) + 1 :].split(".")[0]
         if edit and kind in edit:
             frame = edit[kind](pd.read_csv(path))
             out = dst / path.name
@@ -189,7 +191,9 @@ def _copy_event(src: Path, dst: Path, name: str, edit: dict | None = None) -> Pa
     return dst
 
 
-def test_missing_underivable_column_names_column_and_file(shared_data: Path, tmp_path: Path) -> None:
+def test_missing_underivable_column_names_column_and_file(
+    shared_data: Path, tmp_path: Path
+) -> None:
     src = _copy_event(shared_data / "acts", tmp_path / "acts", "event000000000",
                       {"fatras-particles": lambda f: f.drop(columns=["q"])})  # fmt: skip
     expected = f"missing column 'q' in file {src / 'event000000000-fatras-particles.csv'}"

@@ -126,11 +126,17 @@ def test_layerwise_joins_all_hits_of_consecutive_layers():
 
 def test_order_is_distance_from_production_vertex_not_radius():
     # displaced vertex at r = 500 flying inwards: r decreases along the track
-    inward = [(7, 300.0, 0.0, 0.0, 13, 2, 1), (7, 450.0, 0.0, 0.0, 13, 6, 1),
-              (7, 400.0, 0.0, 0.0, 13, 4, 1)]
+    inward = [
+        (7, 300.0, 0.0, 0.0, 13, 2, 1),
+        (7, 450.0, 0.0, 0.0, 13, 6, 1),
+        (7, 400.0, 0.0, 0.0, 13, 4, 1),
+    ]
     # a looper from the origin: out to r = 150 and back to r = 120 further along the track
-    looper = [(8, 0.0, 150.0, 40.0, 8, 6, 3), (8, 0.0, 120.0, 200.0, 8, 4, 3),
-              (8, 0.0, 100.0, 10.0, 8, 4, 2)]
+    looper = [
+        (8, 0.0, 150.0, 40.0, 8, 6, 3),
+        (8, 0.0, 120.0, 200.0, 8, 4, 3),
+        (8, 0.0, 100.0, 10.0, 8, 4, 2),
+    ]
     event = make_event(inward + looper, [(7, 500, 0, 0, 1.0), (8, 0, 0, 0, 0.3)])
     expected = {(1, 2), (2, 0), (5, 3), (3, 4)}
     for kind in ("modulewise", "layerwise"):
@@ -155,8 +161,12 @@ def test_eom_is_the_minimum_spanning_tree():
     # the double hop joins the two neighbours of hit 0
     assert edge_set(node2node_edges(event, "cricket")) == {(0, 1), (0, 2), (1, 2)}
     # a star: one centre, three arms -> 3 tree edges and 3 double hops
-    star = [(4, 0.0, 0.0, 50.0, 8, 2, 1), (4, 5.0, 0.0, 50.0, 8, 4, 1),
-            (4, -5.0, 0.0, 50.0, 8, 6, 1), (4, 0.0, 5.0, 50.0, 8, 8, 1)]
+    star = [
+        (4, 0.0, 0.0, 50.0, 8, 2, 1),
+        (4, 5.0, 0.0, 50.0, 8, 4, 1),
+        (4, -5.0, 0.0, 50.0, 8, 6, 1),
+        (4, 0.0, 5.0, 50.0, 8, 8, 1),
+    ]
     event = make_event(star, [(4, 0, 0, 0, 1.0)])
     assert edge_set(node2node_edges(event, "eom")) == {(0, 1), (0, 2), (0, 3)}
     assert node2node_edges(event, "cricket").shape[1] == 6
@@ -241,7 +251,11 @@ def test_select_hits_keeps_and_renumbers_a_stored_graph():
         "x": np.zeros(5),
     }
     particles = {"particle_id": np.array([7]), "pt": np.array([2.0])}
-    edges = {"src": np.array([0, 1, 2, 0]), "dst": np.array([2, 3, 4, 4]), "score": np.array([0.1, 0.2, 0.3, 0.4])}
+    edges = {
+        "src": np.array([0, 1, 2, 0]),
+        "dst": np.array([2, 3, 4, 4]),
+        "score": np.array([0.1, 0.2, 0.3, 0.4]),
+    }
     event = Event(1, hits, particles, edges=edges)
     selected = select_hits(event, noise=False)  # drops the noise hits 1 and 3
     assert selected.hits["hit_id"].tolist() == [1, 3, 5]

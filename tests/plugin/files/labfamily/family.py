@@ -16,9 +16,15 @@ family = Family(
         ),
     ),
     sources=(
-        DataSource("lab_blobs", settings="labfamily.source:BlobSettings", produce="labfamily.source:blobs"),
+        DataSource(
+            "lab_blobs", settings="labfamily.source:BlobSettings", produce="labfamily.source:blobs"
+        ),
     ),
     evaluators=(
-        Evaluator("lab_accuracy", settings="labfamily.evaluate:AccuracySettings", evaluate="labfamily.evaluate:accuracy"),
+        Evaluator(
+            "lab_accuracy",
+            settings="labfamily.evaluate:AccuracySettings",
+            evaluate="labfamily.evaluate:accuracy",
+        ),
     ),
 )

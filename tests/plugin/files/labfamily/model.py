@@ -8,7 +8,9 @@ class BlobMLP(nn.Module):
     """An MLP scoring the 4 features of a sample."""
 
     @validate_call
-    def __init__(self, *, hidden: Annotated[int, Field(ge=1)] = 8, nb_layer: Annotated[int, Field(ge=1)] = 1) -> None:
+    def __init__(
+        self, *, hidden: Annotated[int, Field(ge=1)] = 8, nb_layer: Annotated[int, Field(ge=1)] = 1
+    ) -> None:
         super().__init__()
         layers, width = [], 4
         for _ in range(nb_layer):

@@ -18,5 +18,7 @@ def blobs(settings: BlobSettings, *, count: int, seed: int) -> SourceOutput:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, count)
     x = rng.normal(size=(count, 4)) + settings.separation * y[:, None] / 2.0
-    rows = ({"sample_id": i, "x": x[i].astype(np.float32), "y": np.float32(y[i])} for i in range(count))
+    rows = (
+        {"sample_id": i, "x": x[i].astype(np.float32), "y": np.float32(y[i])} for i in range(count)
+    )
     return SourceOutput(rows, SCHEMA, {"generator": "labfamily blobs"})
