@@ -45,18 +45,18 @@ def lookup(
     declared = entry.spec.sources
     chosen = source or (declared[0] if declared else None)
     settings = None
-    if source is not None and declared and source not in declared:
-        issues.append(
-            (("data", "source"), f"model {name!r} does not read data source {source!r} "
-             f"(it reads: {', '.join(declared)})")
-        )  # fmt: skip
     if chosen is not None:
         try:
             data_source = get_source(chosen)
-            settings = data_source.settings_model()
         except KeyError as err:
             issues.append((("data", "source"), err.args[0]))
         else:
+            settings = data_source.settings_model()
+            if source is not None and declared and source not in declared:
+                issues.append(
+                    (("data", "source"), f"model {name!r} does not read data source {source!r} "
+                     f"(it reads: {', '.join(declared)})")
+                )  # fmt: skip
             issues += _generate_issues(data_source, generate)
     elif generate is not None:
         issues.append(

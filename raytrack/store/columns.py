@@ -28,16 +28,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from raytrack.store.errors import StoreError
+from raytrack.store.values import cast_value, infer_value
+
 __all__ = ["KEY_METADATA", "Column", "StoreError", "StoreSchema"]
 
 KEY_METADATA = b"raytrack.key"
 """Arrow schema metadata entry naming the key column of a store's Parquet files."""
 
 _INT64 = np.iinfo(np.int64)
-
-
-class StoreError(ValueError):
-    """A path that is not a readable sample store, or rows that cannot be stored."""
 
 
 def _dtype_name(name: str, dtype: Any) -> str:
@@ -223,7 +222,7 @@ class StoreSchema:
             )
         out: dict[str, Any] = {self.key: key}
         for c in self.columns:
-            out[c.name] = _cast_value(where, f"column {c.name!r}", c, row[c.name], c.shape)
+            out[c.name] = cast_value(where, f"column {c.name!r}", c, row[c.name], c.shape)
         for group, names in self._groups.items():
             lengths = {name: len(out[name]) for name in names}
             if len(set(lengths.values())) > 1:
@@ -277,111 +276,8 @@ class StoreSchema:
         return cls(key, tuple(columns + list(given.values())))
 
 
-# -- checking and inferring one value ------------------------------------------------------------
-
-
-def _declared(column: Column, shape: tuple[int | None, ...]) -> str:
-    return str(shape) if shape == column.shape else f"{shape} for each item of its {column.shape}"
-
-
-def _cast_value(where: str, label: str, column: Column, value: Any, shape: tuple) -> Any:
-    """``value`` checked against ``shape`` (``column.shape`` or, in a nested list, its tail)."""
-    if len(shape) >= 2 and shape[0] is None and shape[1] is None:
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(
-            value, (Sequence, np.ndarray)
-        ):
-            raise StoreError(
-                f"{where}: {label} must be a list of arrays (shape {column.shape}), "
-                f"but got {type(value).__name__}"
-            )
-        return [
-            _cast_value(where, f"{label} item {j}", column, item, shape[1:])
-            for j, item in enumerate(value)
-        ]
-    if column.dtype == "str" and not shape:
-        if not isinstance(value, str):
-            raise StoreError(
-                f"{where}: {label} has type {type(value).__name__}, but the store declares str"
-            )
-        return str(value)
-    try:
-        array = np.asarray(value)
-    except ValueError as err:
-        raise StoreError(f"{where}: {label} is not a regular array: {err}") from None
-    if array.ndim != len(shape) or any(
-        d is not None and d != n for d, n in zip(shape, array.shape)
-    ):
-        raise StoreError(
-            f"{where}: {label} has shape {array.shape}, but the store declares "
-            f"{_declared(column, shape)}"
-        )
-    if column.dtype == "str":
-        if array.size == 0:
-            return array.astype(object)
-        if array.dtype.kind == "U" or (
-            array.dtype.kind == "O" and all(isinstance(v, str) for v in array.flat)
-        ):
-            return array
-        raise StoreError(f"{where}: {label} has dtype {array.dtype}, but the store declares str")
-    target = np.dtype(column.dtype)
-    if array.dtype != target:
-        _check_cast(where, label, array, target)
-        array = array.astype(target)
-    return array[()] if not shape else array
-
-
-def _check_cast(where: str, label: str, array: np.ndarray, target: np.dtype) -> None:
-    if array.size == 0 and array.dtype.kind in "biuf":
-        return  # nothing to lose (``[]`` is float64 to numpy)
-    if array.dtype.kind in "iu" and target.kind in "iu":
-        info, low, high = np.iinfo(target), array.min(), array.max()
-        if info.min <= low and high <= info.max:
-            return
-        raise StoreError(
-            f"{where}: {label} has values in [{low}, {high}], which do not fit {target}"
-        )
-    if not np.can_cast(array.dtype, target, casting="same_kind"):
-        raise StoreError(
-            f"{where}: {label} has dtype {array.dtype}, which cannot be stored as {target}"
-        )
-
-
 def _infer_column(name: str, value: Any, float64_as_float32: bool) -> Column:
-    dtype, shape = _infer_value(name, value)
+    dtype, shape = infer_value(name, value)
     if float64_as_float32 and dtype == "float64":
         dtype = "float32"
     return Column(name, dtype, shape)
-
-
-def _infer_value(name: str, value: Any) -> tuple[str, tuple[int | None, ...]]:
-    if isinstance(value, str):
-        return "str", ()
-    if (
-        isinstance(value, (list, tuple))
-        and value
-        and isinstance(value[0], (np.ndarray, list, tuple))
-    ):
-        dtype, item_shape = _infer_value(name, value[0])
-        if item_shape:  # a list of arrays: a nested list
-            return dtype, (None, *item_shape)
-    if isinstance(value, (list, tuple)) and not value:
-        raise StoreError(
-            f"column {name!r} is an empty list in the first row, so its dtype cannot be "
-            "inferred; declare the column"
-        )
-    try:
-        array = np.asarray(value)
-    except ValueError as err:
-        raise StoreError(
-            f"column {name!r}: cannot infer a shape from the first row ({err}); declare the column"
-        ) from None
-    if array.dtype.kind == "U":
-        dtype = "str"
-    elif array.dtype.kind in "biuf":
-        dtype = array.dtype.name
-    else:
-        raise StoreError(
-            f"column {name!r} has dtype {array.dtype} in the first row, which a store cannot hold "
-            "(numeric, bool or str); declare the column or convert its values"
-        )
-    return dtype, () if array.ndim == 0 else (None, *array.shape[1:])

@@ -115,6 +115,6 @@ def test_optimizer_for_picks_the_override():
 
 
 def test_union_annotations_keep_their_other_members():
-    from raytrack.config.training import _without
+    from raytrack.config.optimizers import _without
 
     assert _without(Union[float, torch.Tensor, None], torch.Tensor) == Optional[float]  # noqa: UP007, UP045
