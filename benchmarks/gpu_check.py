@@ -24,7 +24,7 @@ import torch
 
 from raytrack.config.schema import Experiment
 from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-from raytrack.families.tracking.tracks import TrackSettings, evaluate_tracks
+from raytrack.pipeline.evaluate import evaluate_checkpoint
 from raytrack.pipeline.infer import infer_store
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
@@ -175,18 +175,19 @@ def main() -> None:
             "first_train_loss": reports[0]["train_loss"],
             "first_train_loss_cpu": cpu_reports[0]["train_loss"],
             "last": {k: v for k, v in reports[-1].items() if k.startswith("val_")},
-            "output_edges": written.metadata["counts"]["edges"],
+            "output_edges": written.counts["edge"],
         }
         last_checkpoint, store = checkpoint, out
-    evaluation = evaluate_tracks(
+    _, evaluation = evaluate_checkpoint(
         last_checkpoint,
         store,
-        TrackSettings(method="walkthrough"),
-        event_ids=VAL,
+        evaluator="tracks",
+        settings={"method": "walkthrough"},
+        ids=VAL,
         device=args.device,
-        truth_store=root / "stores" / "sim",
+        reference=root / "stores" / "sim",
     )
-    summary["tracks"] = evaluation.summary()
+    summary["tracks"] = evaluation.summary
     summary["gnn_step"] = gnn_step_times(device)
     text = json.dumps(summary, indent=1, default=float)
     (root / "gpu_check.json").write_text(text)
