@@ -80,7 +80,8 @@ def _worker_loop(config: dict[str, Any]) -> None:
     from raytrack.train.session import WorkerSession
 
     experiment = load_dumped(config[EXPERIMENT_KEY])
-    run_training(experiment, WorkerSession(lambda shard, epoch: iter_dataset_rows(shard)))
+    key = config.get("key")  # the store's row key, so rows never depend on finding it again
+    run_training(experiment, WorkerSession(lambda shard, epoch: iter_dataset_rows(shard, key=key)))
 
 
 def shard_blocks(store_events: int, workers: int) -> int:
@@ -115,7 +116,7 @@ def _run_ddp(
     context = tune.get_context()
     trainer = TorchTrainer(
         train_loop_per_worker=_worker_loop,
-        train_loop_config={EXPERIMENT_KEY: experiment.model_dump(mode="json")},
+        train_loop_config={EXPERIMENT_KEY: experiment.model_dump(mode="json"), "key": store.key},
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ray.train.ScalingConfig(
             num_workers=train.workers, use_gpu=use_gpu, resources_per_worker=resources
