@@ -80,38 +80,18 @@ def matching(repeat: int) -> dict:
 
 
 def graph(repeat: int) -> dict:
-    from raytrack.families.exatrkx.geometric_graph import (
-        TRACKML_LAYER_PAIRS,
-        build_edges,
-        layer_keys,
-    )
+    from raytrack.families.exatrkx.geometric_graph import TRACKML_LAYER_PAIRS, build_edges
     from raytrack.families.tracking.sim_settings import SimulationSettings
     from raytrack.families.tracking.simulate import simulate_events
+    from tests.families.exatrkx.test_geometric_graph import brute_force  # the tests' reference
 
     events = list(simulate_events(3, seed=5, settings=SimulationSettings(rfactor=0.005)))
     cuts = {"phi_slope_max": 0.0008, "z0_max": 250.0}
 
-    def brute(event) -> set:
-        h, keys = event.hits, layer_keys(event)
-        r, phi, z = (np.asarray(h[c], np.float64) for c in ("r", "phi", "z"))
-        allowed = {tuple(p) for p in TRACKML_LAYER_PAIRS.tolist()}
-        out = set()
-        for a in range(event.num_hits):
-            for b in range(event.num_hits):
-                if a == b or (keys[a], keys[b]) not in allowed:
-                    continue
-                dr = r[b] - r[a]
-                dphi = (phi[b] - phi[a] + np.pi) % (2 * np.pi) - np.pi
-                if abs(dphi) <= cuts["phi_slope_max"] * abs(dr) and abs(
-                    z[a] * r[b] - z[b] * r[a]
-                ) <= cuts["z0_max"] * abs(dr):
-                    out.add((a, b))
-        return out
-
     ours_s, ours = best_of(
         repeat, lambda: [build_edges(e, TRACKML_LAYER_PAIRS, **cuts) for e in events]
     )
-    ref_s, ref = best_of(1, lambda: [brute(e) for e in events])
+    ref_s, ref = best_of(1, lambda: [brute_force(e, TRACKML_LAYER_PAIRS, **cuts) for e in events])
     for edges, expected in zip(ours, ref):
         assert {tuple(e) for e in edges.T.tolist()} == expected
     hits = sum(e.num_hits for e in events)
