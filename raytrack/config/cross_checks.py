@@ -77,3 +77,36 @@ def tune_problems(
             )
         )
     return found
+
+
+def frozen_module_problems(entry: Any, setting: Setting) -> list[tuple[Loc, str]]:
+    """Every stage's ``freeze`` names a submodule of the model, checked before anything runs.
+
+    The model is built on torch's ``meta`` device (no memory, no weights); a builder that cannot
+    build there is checked when the trial starts instead.
+    """
+    train, hparams = setting("train"), setting("model.hparams")
+    if entry is None or train is None or hparams is None or not any(s.freeze for s in train.stages):
+        return []
+    import torch
+
+    try:
+        model_kwargs, _ = entry.split(hparams)
+        with torch.device("meta"):
+            model = entry.builder(**model_kwargs)
+    except Exception:  # noqa: BLE001 - any failure here is reported by the trial itself
+        return []
+    modules = {name for name, _ in model.named_modules() if name}
+    top = [name for name, _ in model.named_children()]  # the choices shown; any dotted path is fine
+    found: list[tuple[Loc, str]] = []
+    for index, stage in enumerate(train.stages):
+        for position, name in enumerate(stage.freeze):
+            if name not in modules:
+                owner = f" of model {entry.name!r} to freeze"
+                found.append(
+                    (
+                        ("train", "stages", index, "freeze", position),
+                        unknown_message("submodule", name, top, owner),
+                    )
+                )
+    return found

@@ -15,7 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from raytrack.config.cross_checks import allowed_metrics, train_task_problems, tune_problems
+from raytrack.config.cross_checks import (
+    allowed_metrics,
+    frozen_module_problems,
+    train_task_problems,
+    tune_problems,
+)
 from raytrack.config.errors import ConfigError, Problem, pydantic_errors, pydantic_message
 from raytrack.config.lookup import lookup
 from raytrack.config.paths import (
@@ -127,6 +132,7 @@ class _Checker:
         for loc, message in (
             *tune_problems(entry, self.setting, epochs),
             *train_task_problems(entry, self.setting),
+            *frozen_module_problems(entry, self.setting),
         ):
             self.add(loc, message)
         if experiment is None or self.problems:

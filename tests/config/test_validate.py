@@ -366,3 +366,26 @@ def test_cli_validate_ok_and_invalid_without_importing_ray():
     assert out[1] == f"{bad}: 21 problems"
     assert f"{bad}:6: model.hparams.hiddn: unknown hyperparameter 'hiddn'" in run.stdout
     assert out[-1] == "ray imported: False"
+
+
+def test_a_stage_freezing_a_submodule_the_model_lacks_is_named_before_ray_starts():
+    raw = {
+        "name": "t",
+        "model": {"name": "exatrkx_gnn", "hparams": {"hidden": 8}},
+        "data": {"store": "s"},
+        "train": {
+            "max_epochs": 4,
+            "stages": [{"epochs": 2, "freeze": ["node_encodr"]}, {"epochs": 2}],
+        },
+        "tune": {"metric": "val_auc", "mode": "max"},
+    }
+    with pytest.raises(ConfigError) as caught:
+        validate_experiment(raw)
+    (problem,) = caught.value.problems
+    assert problem.path == "train.stages[0].freeze[0]"
+    assert (
+        "unknown submodule 'node_encodr' of model 'exatrkx_gnn' to freeze; did you mean 'node_encoder'?"
+        in problem.message
+    )
+    raw["train"]["stages"][0]["freeze"] = ["node_encoder", "edge_network.first"]
+    assert validate_experiment(raw).train.stages[0].freeze == ["node_encoder", "edge_network.first"]
