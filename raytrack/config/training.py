@@ -118,6 +118,10 @@ class TrainSection(Section):
     seed: int = 0
     num_threads: int | None = Field(None, ge=1)
     """torch threads per worker; default: ``cpus_per_worker`` rounded up."""
+    init_from: str | None = None
+    """Start from the model weights of another run (transfer learning; not its optimizer): a
+    checkpoint directory or a finished sweep (its best checkpoint); in a pipeline with
+    ``chain: weights``, ``previous`` is the previous stage's best checkpoint."""
 
     @field_validator("optimizer", "optimizers", mode="before")
     @classmethod

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raytrack.train.checkpoint import STATE_FILE
+from raytrack.train.checkpoint import resolve_checkpoint
 
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """``path`` itself if it is a checkpoint, else the best checkpoint of the sweep at ``path``."""
-    path = Path(path).expanduser().resolve()
-    if (path / STATE_FILE).is_file():
-        return path
-    best = path / "best.json"
-    if best.is_file():
-        checkpoint = json.loads(best.read_text()).get("checkpoint")
-        if checkpoint and (Path(checkpoint) / STATE_FILE).is_file():
-            return Path(checkpoint)
-        raise FileNotFoundError(
-            f"{best} names checkpoint {checkpoint!r}, which has no {STATE_FILE}"
-        )
-    raise FileNotFoundError(
-        f"{path} is neither a checkpoint directory (no {STATE_FILE}) nor a finished sweep "
-        "(no best.json); give a trial's checkpoint_NNNNNN directory or a sweep directory"
-    )
+__all__ = ["LoadedCheckpoint", "load_checkpoint", "resolve_checkpoint"]
 
 
 @dataclass(frozen=True)

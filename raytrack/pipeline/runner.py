@@ -53,6 +53,11 @@ class PipelineSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     stages: list[str] = Field(min_length=1)
     """Experiment files, relative to the pipeline file."""
+    chain: Literal["store", "weights"] = "store"
+    """How stages hand on: ``store``, each later stage trains on the previous stage's output store
+    (``raytrack infer``: embedding → filter → GNN); ``weights``, each stage trains on its own data
+    and a stage whose ``train.init_from`` is ``previous`` starts from the previous stage's best
+    checkpoint (progressive transfer learning, e.g. over rising pile-up)."""
     evaluate: EvaluateSection | None = Field(default_factory=EvaluateSection)
     """How the last stage is judged; null to skip."""
     split: tuple[float, float, float] | None = None
@@ -130,21 +135,35 @@ def load_pipeline(path: str | Path) -> tuple[PipelineSpec, list[Experiment]]:
 
 
 def _stage_experiment(
-    experiment: Experiment, first: Experiment, input_store: Path, root: Path, index: int
+    spec: PipelineSpec,
+    experiment: Experiment,
+    first: Experiment,
+    previous: tuple[Path, str | None],
+    root: Path,
+    index: int,
 ) -> Experiment:
-    if index == 0:
-        return experiment.model_copy(update={"storage": str(root)})
-    data = experiment.data.model_copy(
-        update={
-            "store": str(input_store),
-            "source": None,
-            "generate": None,
-            "split": first.data.split,
-            "split_seed": first.data.split_seed,
-            "max_events": first.data.max_events,
-        }
-    )
-    return experiment.model_copy(update={"data": data, "storage": str(root)})
+    """Stage ``index`` as it runs in the pipeline: its storage, its data, where it starts from."""
+    input_store, checkpoint = previous
+    train = experiment.train
+    if train.init_from == "previous":
+        if checkpoint is None:
+            raise ValueError(
+                f"stage {index + 1}: train.init_from: previous, but it is the first stage"
+            )
+        train = train.model_copy(update={"init_from": checkpoint})
+    update: dict[str, Any] = {"storage": str(root), "train": train}
+    if index > 0 and spec.chain == "store":
+        update["data"] = experiment.data.model_copy(
+            update={
+                "store": str(input_store),
+                "source": None,
+                "generate": None,
+                "split": first.data.split,
+                "split_seed": first.data.split_seed,
+                "max_events": first.data.max_events,
+            }
+        )
+    return experiment.model_copy(update=update)
 
 
 def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int = 1) -> dict:
@@ -163,9 +182,14 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
     store = open_store(first)  # built here if the first stage asks for it
     record: dict[str, Any] = {"pipeline": spec.model_dump(), "directory": str(root), "stages": []}
     input_store = Path(store.path)
-    checkpoint = None
+    checkpoint: str | None = None
     for index, experiment in enumerate(experiments):
-        experiment = _stage_experiment(experiment, first, input_store, root, index)
+        experiment = _stage_experiment(
+            spec, experiment, first, (input_store, checkpoint), root, index
+        )
+        if spec.chain == "weights":
+            store = open_store(experiment)  # each stage its own data; the last one is evaluated
+            input_store = Path(store.path)
         name = f"{index + 1}-{experiment.name}"
         sweep, summary = run_sweep(experiment, name=name, address=address, verbose=verbose)
         if summary.best_checkpoint is None:
@@ -178,7 +202,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             "best_value": summary.best_value,
             "checkpoint": checkpoint,
         }
-        if index + 1 < len(experiments):
+        if index + 1 < len(experiments) and spec.chain == "store":
             output = infer_store(checkpoint, input_store, root / "stores" / name, device=device)
             stage["output_store"] = str(output.path)
             stage["output_counts"] = output.counts
@@ -188,7 +212,9 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             f"raytrack pipeline: stage {name} best {experiment.tune.metric} = {summary.best_value:.4g}"
         )
     if spec.evaluate is not None and checkpoint is not None:
-        splits = splits_of(first.data, store)  # every stage shares the first stage's split
+        # chain store: every stage shares the first stage's split; weights: the last stage's own
+        data = first.data if spec.chain == "store" else experiments[-1].data
+        splits = splits_of(data, store)
         ids = None if spec.evaluate.samples == "all" else getattr(splits, spec.evaluate.samples)
         if ids == []:
             raise ValueError(
@@ -200,7 +226,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             evaluator=spec.evaluate.evaluator,
             settings=spec.evaluate.settings,
             ids=ids,
-            reference=store.path,  # judged on the complete samples
+            reference=store.path if spec.chain == "store" else None,  # the complete samples
             device=device,
         )
         evaluation.write(root, prefix=name)

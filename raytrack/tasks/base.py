@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -44,6 +45,22 @@ Row = Mapping[str, Any]
 
 Losses = Mapping[str, torch.Tensor]
 """Named loss terms of one training step (see :attr:`Task.loss_terms`)."""
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """Where a task trains: what :meth:`Task.setup` may use to prepare itself."""
+
+    store_path: str | None = None
+    """The sample store the trial reads (``None`` when rows come from elsewhere)."""
+    splits: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    """The sample ids of each split (``train``, ``val``, ``test``)."""
+    artifact_dir: str | None = None
+    """A directory every trial of the sweep shares (on the sweep's storage, which every node of a
+    cluster mounts): build there, once and under a file lock, what trials share (e.g. a graph
+    constructor fitted on the training samples). ``None`` outside a sweep."""
+    rank: int = 0
+    world_size: int = 1
 
 
 class NoDataOptions(BaseModel):
@@ -91,6 +108,23 @@ class Task(ABC):
                 "which parameters each one trains (override parameter_groups)"
             )
         return {names[0]: [p for p in model.parameters() if p.requires_grad]}
+
+    def setup(self, context: TaskContext) -> None:
+        """Prepare what training needs beyond the rows, once per worker before the first epoch.
+
+        Called after the model and the task are built and before a checkpoint is restored (so
+        :meth:`load_state_dict` runs after it on resume). The default does nothing.
+        """
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the task itself must keep in checkpoints (plain data or tensors: checkpoints load
+        with ``weights_only=True``), e.g. the path and key of an artifact :meth:`setup` built.
+        Restored by :meth:`load_state_dict` on resume and when a checkpoint is loaded for
+        ``infer``/``evaluate``. The default keeps nothing."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
     @abstractmethod
     def prepare(self, row: Row) -> Any:

@@ -13,6 +13,7 @@ checkpoint cannot run code.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -58,6 +59,7 @@ def save_checkpoint(
     finished: bool,
     metrics: Mapping[str, Any],
     experiment: Experiment,
+    task_state: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write rank 0's part of a checkpoint: ``state.pt`` and ``experiment.yaml``."""
     directory = Path(directory)
@@ -72,6 +74,7 @@ def save_checkpoint(
             "stage_start": stage_start,
             "finished": finished,
             "metrics": {key: _plain(value) for key, value in metrics.items()},
+            "task": dict(task_state or {}),
         },
         directory / STATE_FILE,
     )
@@ -125,6 +128,27 @@ def load_model(
     model, task = get_model(experiment.model.name, experiment.plugins).build(
         experiment.model.hparams, experiment.data.options
     )
-    model.load_state_dict(load_checkpoint(directory, map_location)["model"])
+    state = load_checkpoint(directory, map_location)
+    model.load_state_dict(state["model"])
+    task.load_state_dict(state.get("task", {}))
     model.eval()
     return model, task, experiment
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """``path`` itself if it is a checkpoint, else the best checkpoint of the sweep at ``path``."""
+    path = Path(path).expanduser().resolve()
+    if (path / STATE_FILE).is_file():
+        return path
+    best = path / "best.json"
+    if best.is_file():
+        checkpoint = json.loads(best.read_text()).get("checkpoint")
+        if checkpoint and (Path(checkpoint) / STATE_FILE).is_file():
+            return Path(checkpoint)
+        raise FileNotFoundError(
+            f"{best} names checkpoint {checkpoint!r}, which has no {STATE_FILE}"
+        )
+    raise FileNotFoundError(
+        f"{path} is neither a checkpoint directory (no {STATE_FILE}) nor a finished sweep "
+        "(no best.json); give a trial's checkpoint_NNNNNN directory or a sweep directory"
+    )

@@ -27,7 +27,13 @@ from raytrack.config.training import train_problems
 from raytrack.registry import get_model
 from raytrack.tasks.base import Task, move_to
 from raytrack.train.batching import prepared_batches, shuffle_buffer
-from raytrack.train.checkpoint import load_checkpoint, load_rng, save_checkpoint, save_rng
+from raytrack.train.checkpoint import (
+    load_checkpoint,
+    load_rng,
+    resolve_checkpoint,
+    save_checkpoint,
+    save_rng,
+)
 from raytrack.train.optimizers import build_optimizers, parameter_groups
 from raytrack.train.rng import seed_everything, set_rng_state
 from raytrack.train.schedules import LearningRateSchedule
@@ -50,6 +56,10 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     entry = get_model(experiment.model.name, experiment.plugins)
     model, task = entry.build(experiment.model.hparams, experiment.data.options)
     _check_fits(experiment, task)
+    if session.context is not None:
+        task.setup(session.context)
+    if train_cfg.init_from is not None:
+        _init_from(model, train_cfg.init_from)
     several = len(task.optimizer_names()) > 1
     if several:  # gradients are averaged by the loop (see raytrack.train.steps), not by DDP
         model = session.place_model(model)
@@ -77,6 +87,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
         if directory is not None:
             state = load_checkpoint(directory, map_location=session.device)
             unwrap(model).load_state_dict(state["model"])
+            task.load_state_dict(state.get("task", {}))
             stage_index, stage_start = int(state.get("stage", 0)), int(state.get("stage_start", 0))
             _restart(schedules, stages[stage_index], stage_start, train_cfg.max_epochs)
             for name, optimizer in optimizers.items():
@@ -140,11 +151,30 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
                     finished=finished,
                     metrics=metrics,
                     experiment=experiment,
+                    task_state=task.state_dict(),
                 )
             save_rng(directory, session.rank)
             session.report(metrics, directory)
         epoch += 1
     return metrics
+
+
+def _init_from(model: nn.Module, where: str) -> None:
+    """Start from the weights of another run's checkpoint (transfer learning), not its optimizer."""
+    if where == "previous":
+        raise ValueError(
+            "train.init_from: previous names the best checkpoint of the previous stage of a "
+            "pipeline (raytrack pipeline with chain: weights); outside one, give a checkpoint or "
+            "sweep directory"
+        )
+    directory = resolve_checkpoint(where)
+    try:
+        model.load_state_dict(load_checkpoint(directory)["model"])
+    except RuntimeError as err:
+        raise ValueError(
+            f"train.init_from: the checkpoint {directory} holds another model than this one "
+            f"(the shapes of its weights differ): {err}"
+        ) from None
 
 
 def _check_fits(experiment: Experiment, task: Task) -> None:

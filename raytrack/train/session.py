@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from raytrack.tasks.base import Row
+from raytrack.tasks.base import Row, TaskContext
 
 RowSource = Callable[[str, int], Iterator[Row]]
 """``source(split, epoch)`` → the rows of ``split`` ("train" or "val") for ``epoch``."""
@@ -45,6 +45,9 @@ class LoopSession(ABC):
     rank: int = 0
     world_size: int = 1
     device: torch.device = torch.device("cpu")
+    context: TaskContext | None = None
+    """Where the task trains (store, splits, the sweep's artifact directory): given to
+    :meth:`~raytrack.tasks.base.Task.setup`; ``None`` when the caller knows nothing of it."""
 
     @abstractmethod
     def rows(self, split: str, epoch: int) -> Iterator[Row]:
@@ -71,7 +74,7 @@ class LoopSession(ABC):
         """``model`` on this worker's device, not wrapped (the loop averages gradients itself)."""
         return model.to(self.device)
 
-    def broadcast_(self, tensors: list[torch.Tensor]) -> None:  # noqa: B027 (no-op for one worker)
+    def broadcast_(self, tensors: list[torch.Tensor]) -> None:
         """Overwrite ``tensors`` (on this worker's device) with rank 0's, in place."""
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
@@ -90,11 +93,16 @@ class LocalSession(LoopSession):
     """No Ray: metrics kept in :attr:`reports`, checkpoints copied to ``checkpoint_root``."""
 
     def __init__(
-        self, source: RowSource, checkpoint_root: str | Path, device: torch.device | None = None
+        self,
+        source: RowSource,
+        checkpoint_root: str | Path,
+        device: torch.device | None = None,
+        context: TaskContext | None = None,
     ):
         self.source = source
         self.checkpoint_root = Path(checkpoint_root)
         self.device = device or torch.device("cpu")
+        self.context = context
         self.reports: list[dict[str, Any]] = []
         self.checkpoints: list[Path] = []
 
@@ -124,9 +132,10 @@ class LocalSession(LoopSession):
 class TrialSession(LoopSession):
     """The single-worker path: the loop runs inside the Tune trial."""
 
-    def __init__(self, source: RowSource, device: torch.device):
+    def __init__(self, source: RowSource, device: torch.device, context: TaskContext | None = None):
         self.source = source
         self.device = device
+        self.context = context
 
     def rows(self, split: str, epoch: int) -> Iterator[Row]:
         return self.source(split, epoch)
@@ -152,15 +161,21 @@ class TrialSession(LoopSession):
 class WorkerSession(LoopSession):
     """One Ray Train worker of a DDP trial; rows from this worker's Ray Data shard."""
 
-    def __init__(self, shard_rows: Callable[[Any, int], Iterator[Row]]):
+    def __init__(
+        self, shard_rows: Callable[[Any, int], Iterator[Row]], context: TaskContext | None = None
+    ):
+        import dataclasses
+
         import ray.train
         import ray.train.torch
 
-        context = ray.train.get_context()
-        self.rank = context.get_world_rank()
-        self.world_size = context.get_world_size()
+        train_context = ray.train.get_context()
+        self.rank = train_context.get_world_rank()
+        self.world_size = train_context.get_world_size()
         self.device = ray.train.torch.get_device()
         self._shard_rows = shard_rows
+        if context is not None:
+            self.context = dataclasses.replace(context, rank=self.rank, world_size=self.world_size)
 
     def rows(self, split: str, epoch: int) -> Iterator[Row]:
         import ray.train

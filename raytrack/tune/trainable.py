@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -41,16 +42,30 @@ def trial_experiment(config: Mapping[str, Any]) -> Experiment:
 
 
 def run_trial(
-    config: dict[str, Any], *, store_path: str, splits: dict[str, list[int]], storage_path: str
+    config: dict[str, Any],
+    *,
+    store_path: str,
+    splits: dict[str, list[int]],
+    storage_path: str,
+    artifact_dir: str | None = None,
 ) -> None:
-    """The Tune function trainable (bound with ``tune.with_parameters``)."""
+    """The Tune function trainable (bound with ``tune.with_parameters``).
+
+    ``artifact_dir``: the sweep's directory for what its trials share (see
+    :class:`~raytrack.tasks.base.TaskContext`).
+    """
+    from raytrack.tasks.base import TaskContext
+
     for name in ("ray.tune", "ray.train"):  # per-checkpoint INFO lines drown the progress view
         logging.getLogger(name).setLevel(logging.WARNING)
     experiment = trial_experiment(config)
+    if artifact_dir is not None:
+        Path(artifact_dir).mkdir(parents=True, exist_ok=True)
+    context = TaskContext(store_path=store_path, splits=splits, artifact_dir=artifact_dir)
     if experiment.train.workers == 1:
-        _run_in_trial(experiment, store_path, splits)
+        _run_in_trial(experiment, store_path, splits, context)
     else:
-        _run_ddp(experiment, store_path, splits, storage_path)
+        _run_ddp(experiment, store_path, splits, storage_path, task_context=context)
 
 
 def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
@@ -65,23 +80,29 @@ def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
     return source
 
 
-def _run_in_trial(experiment: Experiment, store_path: str, splits: dict[str, list[int]]) -> None:
+def _run_in_trial(
+    experiment: Experiment, store_path: str, splits: dict[str, list[int]], context: Any
+) -> None:
     from raytrack.train.loop import run_training
     from raytrack.train.session import TrialSession, pick_device
 
     device = pick_device(experiment.train.gpus_per_worker)
-    run_training(experiment, TrialSession(store_row_source(store_path, splits), device))
+    source = store_row_source(store_path, splits)
+    run_training(experiment, TrialSession(source, device, context))
 
 
 def _worker_loop(config: dict[str, Any]) -> None:
     """Runs on every Ray Train worker."""
     from raytrack.store.stream import iter_dataset_rows
+    from raytrack.tasks.base import TaskContext
     from raytrack.train.loop import run_training
     from raytrack.train.session import WorkerSession
 
     experiment = load_dumped(config[EXPERIMENT_KEY])
     key = config.get("key")  # the store's row key, so rows never depend on finding it again
-    run_training(experiment, WorkerSession(lambda shard, epoch: iter_dataset_rows(shard, key=key)))
+    context = TaskContext(**config["context"]) if config.get("context") else None
+    rows = WorkerSession(lambda shard, epoch: iter_dataset_rows(shard, key=key), context)
+    run_training(experiment, rows)
 
 
 def shard_blocks(store_events: int, workers: int) -> int:
@@ -97,8 +118,14 @@ def shard_blocks(store_events: int, workers: int) -> int:
 
 
 def _run_ddp(
-    experiment: Experiment, store_path: str, splits: dict[str, list[int]], storage_path: str
+    experiment: Experiment,
+    store_path: str,
+    splits: dict[str, list[int]],
+    storage_path: str,
+    task_context: Any,
 ) -> None:
+    import dataclasses
+
     import ray.train
     from ray import tune
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -116,7 +143,11 @@ def _run_ddp(
     context = tune.get_context()
     trainer = TorchTrainer(
         train_loop_per_worker=_worker_loop,
-        train_loop_config={EXPERIMENT_KEY: experiment.model_dump(mode="json"), "key": store.key},
+        train_loop_config={
+            EXPERIMENT_KEY: experiment.model_dump(mode="json"),
+            "key": store.key,
+            "context": dataclasses.asdict(task_context),
+        },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ray.train.ScalingConfig(
             num_workers=train.workers, use_gpu=use_gpu, resources_per_worker=resources

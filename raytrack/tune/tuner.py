@@ -106,7 +106,11 @@ def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
     from ray import tune
 
     bound = tune.with_parameters(
-        run_trial, store_path=sweep.store_path, splits=sweep.splits, storage_path=sweep.storage_root
+        run_trial,
+        store_path=sweep.store_path,
+        splits=sweep.splits,
+        storage_path=sweep.storage_root,
+        artifact_dir=str(sweep.path / "artifacts"),
     )
     return tune.with_resources(bound, trial_resources(experiment.train))
 

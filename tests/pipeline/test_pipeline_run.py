@@ -140,3 +140,60 @@ def test_pipeline_chains_three_stages_and_evaluates_tracks(ray_session, simulate
                                     settings={"method": "cc"}, reference=other)  # fmt: skip
     for key in ("efficiency", "n_particles", "n_tracks", "trackml_score", "events"):
         assert direct.summary[key] == applied[key], key
+
+
+@pytest.mark.timeout(600)
+def test_a_weights_chain_starts_each_stage_from_the_previous_best(
+    ray_session, simulated_store, tmp_path
+):
+    """Progressive transfer: each stage trains on its own events (here a higher pile-up) and
+    starts from the previous stage's best checkpoint (``train.init_from: previous``)."""
+    storage = tmp_path / "results"
+    gnn = {"hidden": 8, "n_graph_iters": 1, "nb_node_layer": 1, "nb_edge_layer": 1}
+    low = stage(
+        tmp_path / "low.yaml",
+        "low",
+        "exatrkx_gnn",
+        gnn,
+        str(simulated_store(10, seed=6)),
+        storage,
+        "val_auc",
+        "max",
+    )
+    high_file = tmp_path / "high.yaml"
+    stage(
+        high_file,
+        "high",
+        "exatrkx_gnn",
+        gnn,
+        str(simulated_store(10, seed=7, rfactor=0.01)),
+        storage,
+        "val_auc",
+        "max",
+    )
+    high = yaml.safe_load(high_file.read_text())
+    high["train"]["init_from"] = "previous"
+    high_file.write_text(yaml.safe_dump(high))
+    pipeline = tmp_path / "transfer.yaml"
+    evaluate = {"evaluator": "tracks", "settings": {"method": "cc"}}
+    pipeline.write_text(
+        yaml.safe_dump(
+            {
+                "name": "transfer",
+                "stages": [low, "high.yaml"],
+                "chain": "weights",
+                "evaluate": evaluate,
+            }
+        )
+    )
+
+    assert main(["pipeline", str(pipeline), "--verbose", "0"]) == 0
+
+    (run,) = storage.glob("transfer-*")
+    record = json.loads((run / "pipeline.json").read_text())
+    first, second = record["stages"]
+    assert "output_store" not in first  # nothing inferred between the stages
+    best = yaml.safe_load((Path(second["sweep"]) / "best.yaml").read_text())
+    assert best["train"]["init_from"] == first["checkpoint"]
+    assert best["data"]["store"] == str(simulated_store(10, seed=7, rfactor=0.01))
+    assert record["evaluation"]["summary"]["events"] == 2  # the last stage's own test events
