@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from raytrack.config.legacy import load_dumped

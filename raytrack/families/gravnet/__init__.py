@@ -1,0 +1,1 @@
+"""HGCalML: GravNet with object condensation on calorimeter showers."""

@@ -1,0 +1,1 @@
+"""GTR / biogtr: the global tracking transformer for animals and cells."""

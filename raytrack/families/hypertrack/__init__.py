@@ -1,0 +1,1 @@
+"""HyperTrack: voxel-dynamics graphs, a GNN edge predictor and set-transformer clustering."""

@@ -1,0 +1,1 @@
+"""XANESNET: structure ↔ X-ray absorption spectrum, six model modes."""
