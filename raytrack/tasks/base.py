@@ -116,6 +116,12 @@ class Task(ABC):
         :meth:`load_state_dict` runs after it on resume). The default does nothing.
         """
 
+    def start_epoch(self, epoch: int, max_epochs: int) -> None:
+        """Called before each training epoch (``epoch`` counts from 0, across stages), before its
+        rows are prepared: for what changes over training (HyperTrack ramps the fraction of each
+        event's tracks it keeps from ``rfactor_start`` to ``rfactor_end``). Validation rows are
+        prepared after it too. The default does nothing."""
+
     def state_dict(self) -> dict[str, Any]:
         """What the task itself must keep in checkpoints (plain data or tensors: checkpoints load
         with ``weights_only=True``), e.g. the path and key of an artifact :meth:`setup` built.

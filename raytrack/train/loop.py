@@ -232,6 +232,7 @@ def _train_epoch(
     """Train one epoch; the loss metrics (``train_loss``, ``train_loss_<term>``) and the number
     of items, over all workers."""
     train_cfg = experiment.train
+    task.start_epoch(epoch, train_cfg.max_epochs)
     run.model.train()
     rows = shuffle_buffer(
         session.rows("train", epoch),

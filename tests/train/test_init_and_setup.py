@@ -140,3 +140,17 @@ def test_init_from_errors_name_the_setting(tmp_path):
     )
     with pytest.raises(ValueError, match="holds another model than this one"):
         run_training(wider, LocalSession(source, tmp_path / "c"))
+
+
+def test_the_task_hears_each_epoch_start_across_stages(tmp_path):
+    heard: list[tuple[int, int]] = []
+
+    class Listening(RegressionTask):
+        def start_epoch(self, epoch: int, max_epochs: int) -> None:
+            heard.append((epoch, max_epochs))
+
+    register_model("tiny_listening", family="tests", task=Listening)(build_tiny_regression)
+    stages = [{"epochs": 2}, {"epochs": 2, "lr": 0.01}]
+    session = LocalSession(source, tmp_path / "run")
+    run_training(experiment("tiny_listening", max_epochs=4, stages=stages), session)
+    assert heard == [(0, 4), (1, 4), (2, 4), (3, 4)]
