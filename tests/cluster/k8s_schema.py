@@ -163,3 +163,89 @@ def crd_validator(crd: dict, api_version: str) -> Any:
 def schema_errors(crd: dict, doc: dict) -> list[str]:
     errors = crd_validator(crd, doc["apiVersion"]).iter_errors(doc)
     return sorted(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors)
+
+
+def networkpolicy_schema(raycluster_crd: dict) -> dict:
+    """A ``networking.k8s.io/v1`` NetworkPolicy schema built from the RayCluster CRD.
+
+    KubeRay >= 1.7 embeds the API server's own ``NetworkPolicyIngressRule`` and
+    ``NetworkPolicyEgressRule`` schemas (and the ``LabelSelector`` within them) in the RayCluster
+    CRD, under ``spec.networkPolicy.head``; the spec around them (podSelector, policyTypes,
+    ingress, egress) and the object's envelope are written out here, after the Kubernetes API
+    reference. Validate with :data:`K8sValidator`, after :func:`structural`.
+    """
+    version = raycluster_crd["spec"]["versions"][0]
+    head = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][
+        "networkPolicy"
+    ]["properties"]["head"]["properties"]
+    ingress_rule = head["ingressRules"]["items"]
+    egress_rule = head["egressRules"]["items"]
+    label_selector = ingress_rule["properties"]["from"]["items"]["properties"]["podSelector"]
+    string_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "enum": ["networking.k8s.io/v1"]},
+            "kind": {"type": "string", "enum": ["NetworkPolicy"]},
+            "metadata": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+                    "namespace": {"type": "string"},
+                    "labels": string_map,
+                    "annotations": string_map,
+                },
+            },
+            "spec": {
+                "type": "object",
+                "required": ["podSelector"],
+                "properties": {
+                    "podSelector": label_selector,
+                    "policyTypes": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": ["Ingress", "Egress"]},
+                    },
+                    "ingress": {"type": "array", "items": ingress_rule},
+                    "egress": {"type": "array", "items": egress_rule},
+                },
+            },
+        },
+    }
+
+
+def networkpolicy_errors(raycluster_crd: dict, doc: dict) -> list[str]:
+    key = (raycluster_crd["metadata"]["name"], "networking.k8s.io/v1 NetworkPolicy")
+    if key not in _VALIDATORS:
+        schema = structural(networkpolicy_schema(raycluster_crd))
+        K8sValidator.check_schema(schema)
+        _VALIDATORS[key] = K8sValidator(schema)
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in _VALIDATORS[key].iter_errors(doc)
+    ]
+    # What the API server checks beyond the schema: protocols, port numbers, selector operators.
+    spec = doc.get("spec") or {}
+    for rule_kind in ("ingress", "egress"):
+        for i, rule in enumerate(spec.get(rule_kind) or []):
+            for j, port in enumerate(rule.get("ports") or []):
+                where = f"spec.{rule_kind}.{i}.ports.{j}"
+                if port.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+                    errors.append(f"{where}.protocol: {port['protocol']!r} is not TCP, UDP or SCTP")
+                number = port.get("port")
+                if isinstance(number, int) and not 1 <= number <= 65535:
+                    errors.append(f"{where}.port: {number} is not a port number")
+    selectors = [("spec.podSelector", spec.get("podSelector") or {})]
+    for rule_kind, peers_key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(rule_kind) or []):
+            for j, peer in enumerate(rule.get(peers_key) or []):
+                for name in ("podSelector", "namespaceSelector"):
+                    if isinstance(peer.get(name), dict):
+                        where = f"spec.{rule_kind}.{i}.{peers_key}.{j}.{name}"
+                        selectors.append((where, peer[name]))
+    for where, selector in selectors:
+        for k, expression in enumerate(selector.get("matchExpressions") or []):
+            if expression.get("operator") not in ("In", "NotIn", "Exists", "DoesNotExist"):
+                errors.append(f"{where}.matchExpressions.{k}.operator: {expression}")
+    return sorted(errors)

@@ -1,6 +1,7 @@
 """The cluster launcher config validates against Ray's own ``ray-schema.json``, passes the
 checks ``ray up`` runs, and keeps raytrack's promises (no trials on the head, token
-authentication, the image of the installed Ray, shared storage)."""
+authentication, the image of the installed Ray, shared storage that belongs to the Ray user's
+group and nobody else, no world-writable files)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import pytest
 import ray
 import yaml
 
-from tests.cluster.manifests import IMAGE_TAG, LAUNCHER_CONFIG
+from tests.cluster.manifests import (
+    IMAGE_TAG,
+    LAUNCHER_CONFIG,
+    pod_templates,
+    simple_commands,
+    strings_in,
+    world_writable_modes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +73,39 @@ def test_launcher_image_and_shared_storage(launcher_config):
     host, _, container = mounts[0].split()[1].partition(":")
     assert any(host in c and "mount" in c for c in launcher_config["initialization_commands"])
     assert container == "/mnt/raytrack"
+
+
+def _shared_mount(config: dict) -> str:
+    mount = next(o for o in config["docker"]["run_options"] if o.startswith("-v "))
+    return mount.split()[1].partition(":")[0]
+
+
+def test_launcher_commands_make_nothing_world_writable(launcher_config):
+    """No command the launcher runs, on the host or in the container, opens a file to all."""
+    texts = list(strings_in(launcher_config))
+    command_lists = {path.split("[")[0] for path, _ in texts if "commands" in path}
+    assert {"initialization_commands", "head_start_ray_commands"} <= command_lists
+    found = {path: world_writable_modes(text) for path, text in texts}
+    assert {path: modes for path, modes in found.items() if modes} == {}
+
+
+def test_launcher_shared_volume_belongs_to_the_ray_group(launcher_config):
+    """The host directory behind the shared volume ends up uid 1000, group 1000 (the KubeRay
+    pods' fsGroup), mode 2770: group-writable, setgid, nothing for others."""
+    path = _shared_mount(launcher_config)
+    owner, mode = None, None
+    for command in launcher_config["initialization_commands"]:
+        for name, args in simple_commands(command):
+            operands = [a for a in args if not a.startswith("-")]
+            if name == "chown" and operands[1:] == [path]:
+                owner = operands[0]
+            if name == "chmod" and operands[1:] == [path]:
+                mode = int(operands[0], 8)
+    assert owner is not None and mode is not None, f"{path}: no chown and chmod for it"
+    uid, _, gid = owner.partition(":")
+    groups = {t["spec"]["securityContext"]["fsGroup"] for _, t in pod_templates()}
+    users = {t["spec"]["securityContext"]["runAsUser"] for _, t in pod_templates()}
+    assert groups == {int(gid)} and users == {int(uid)}, (owner, groups, users)
+    assert mode & 0o070 == 0o070, "the Ray group cannot write"
+    assert mode & 0o2000, "no setgid bit: new entries would not get the directory's group"
+    assert mode & 0o007 == 0, f"others can use the shared volume: {mode:o}"

@@ -5,13 +5,17 @@
   it with strict field validation: unknown fields are errors and the ``x-kubernetes-*``
   extensions (int-or-string, list types, CEL validations) are enforced, which plain jsonschema
   would ignore (the validator: ``k8s_schema.py``).
+- NetworkPolicies: their rules validate against the ``networking.k8s.io/v1`` rule schemas that
+  the RayCluster CRD embeds (KubeRay >= 1.7), the rest against the API reference, as strictly.
 - The RayJob runs the RayCluster's spec, cleans up after itself and runs an experiment file that
-  exists, validates and fits on the GPU workers; the image is the Dockerfile's; the storage claim
-  is shared across nodes.
+  exists, validates and fits on the GPU workers; its submitter pod runs the head's image and
+  lets KubeRay supply the command; the image is the Dockerfile's; the storage claim is shared
+  across nodes.
 
 The promises every RayCluster spec keeps (no trials on the head, GPUs on the workers, one Ray
 version, token authentication, one shared mount path) are in ``test_cluster_spec.py``; the
-cluster launcher config is checked in ``test_launcher_config.py``.
+security settings and what the NetworkPolicies admit in ``test_security.py``; the cluster
+launcher config is checked in ``test_launcher_config.py``.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ import pytest
 import ray
 import yaml
 
-from tests.cluster.k8s_schema import CEL_RULES, is_transition_rule, schema_errors
+from tests.cluster.k8s_schema import (
+    CEL_RULES,
+    is_transition_rule,
+    networkpolicy_errors,
+    schema_errors,
+)
 from tests.cluster.manifests import (
     DOCKERFILE,
     IMAGE_TAG,
     ROOT,
+    all_groups,
     dockerfile,
     kuberay_docs,
     one,
@@ -58,6 +68,10 @@ def crds(shared_data: Path) -> dict[str, dict]:
 def test_manifest_folder_holds_the_expected_objects():
     kinds = sorted(key for key, _ in kuberay_docs())
     assert kinds == [
+        "networkpolicy.yaml:NetworkPolicy/raytrack-dashboard",
+        "networkpolicy.yaml:NetworkPolicy/raytrack-exatrkx-gnn-dashboard",
+        "networkpolicy.yaml:NetworkPolicy/raytrack-exatrkx-gnn-ray-internal",
+        "networkpolicy.yaml:NetworkPolicy/raytrack-ray-internal",
         "raycluster.yaml:RayCluster/raytrack",
         "rayjob.yaml:RayJob/raytrack-exatrkx-gnn",
         "storage.yaml:PersistentVolumeClaim/raytrack-shared",
@@ -71,6 +85,35 @@ def test_kuberay_manifest_validates_against_crd(crds, key):
     doc = dict(kuberay_docs())[key]
     assert doc["apiVersion"] == "ray.io/v1"
     assert schema_errors(crds[doc["kind"]], doc) == []
+
+
+@pytest.mark.parametrize(
+    "key", [key for key, doc in kuberay_docs() if doc["kind"] == "NetworkPolicy"]
+)
+def test_networkpolicy_validates(crds, key):
+    assert networkpolicy_errors(crds["RayCluster"], dict(kuberay_docs())[key]) == []
+
+
+def test_networkpolicy_validation_is_strict(crds):
+    good = next(doc for _, doc in kuberay_docs() if doc["kind"] == "NetworkPolicy")
+    assert networkpolicy_errors(crds["RayCluster"], good) == []
+
+    typo = copy.deepcopy(good)
+    typo["spec"]["ingress"][0]["from"][0]["podSelecter"] = {}
+    assert any("podSelecter" in e for e in networkpolicy_errors(crds["RayCluster"], typo))
+
+    bad_type = copy.deepcopy(good)
+    bad_type["spec"]["policyTypes"] = ["ingress"]
+    assert any("policyTypes" in e for e in networkpolicy_errors(crds["RayCluster"], bad_type))
+
+    bad_port = copy.deepcopy(good)
+    bad_port["spec"]["ingress"][0]["ports"] = [{"protocol": "HTTP", "port": 70000}]
+    errors = networkpolicy_errors(crds["RayCluster"], bad_port)
+    assert any("protocol" in e for e in errors) and any("70000" in e for e in errors)
+
+    no_selector = copy.deepcopy(good)
+    del no_selector["spec"]["podSelector"]
+    assert any("podSelector" in e for e in networkpolicy_errors(crds["RayCluster"], no_selector))
 
 
 def test_validation_catches_what_the_api_server_would_reject(crds):
@@ -139,10 +182,35 @@ def test_storage_claim_is_shared_across_nodes():
 
 
 def test_rayjob_runs_the_raycluster_spec():
-    assert (
-        one("RayJob", "rayjob.yaml")["spec"]["rayClusterSpec"]
-        == one("RayCluster", "raycluster.yaml")["spec"]
-    )
+    """The same cluster, but for the label that tells the two clusters' pods apart."""
+    rayjob = one("RayJob", "rayjob.yaml")
+    raycluster = one("RayCluster", "raycluster.yaml")
+    specs = {}
+    for name, spec in (
+        (rayjob["metadata"]["name"], rayjob["spec"]["rayClusterSpec"]),
+        (raycluster["metadata"]["name"], raycluster["spec"]),
+    ):
+        spec = copy.deepcopy(spec)
+        for _, group in all_groups(spec):
+            labels = group["template"]["metadata"]["labels"]
+            assert labels.pop("app.kubernetes.io/instance") == name
+        specs[name] = spec
+    assert specs[rayjob["metadata"]["name"]] == specs[raycluster["metadata"]["name"]]
+
+
+def test_rayjob_k8s_job_pod_runs_the_head_image_and_kuberays_command():
+    """The pod KubeRay runs `ray job submit` in (K8sJobMode), as submitterPodTemplate gives it."""
+    spec = one("RayJob", "rayjob.yaml")["spec"]
+    submitter = spec["submitterPodTemplate"]
+    # A Job's pods may not restart in place; KubeRay's own default template says Never too.
+    assert submitter["spec"]["restartPolicy"] == "Never"
+    container = ray_container(submitter)
+    # Without a command KubeRay fills in `ray job submit` with the entrypoint, the cluster's
+    # address and its token; with one, the entrypoint above would be ignored.
+    assert "command" not in container and "args" not in container
+    head = ray_container(spec["rayClusterSpec"]["headGroupSpec"]["template"])
+    assert container["image"] == head["image"]
+    assert spec.get("submissionMode", "K8sJobMode") == "K8sJobMode"
 
 
 def test_rayjob_cleans_up_after_itself():
@@ -218,9 +286,10 @@ def test_dockerfile_builds_on_the_ray_image_of_the_manifests():
     manifest_image = ray_container(
         one("RayCluster", "raycluster.yaml")["spec"]["headGroupSpec"]["template"]
     )["image"]
-    assert IMAGE_TAG.search(manifest_image)[0] == match[0], (
-        "manifest image tag differs from the Dockerfile's base"
-    )
+    manifest_tag = IMAGE_TAG.search(manifest_image)
+    assert manifest_tag and manifest_tag.group("ray", "py", "platform") == match.group(
+        "ray", "py", "platform"
+    ), "manifest image tag differs from the Dockerfile's base"
     text = DOCKERFILE.read_text()
     for needed in ("tune.py", "raytrack", "search_spaces", "pyproject.toml"):
         assert re.search(rf"^COPY .*\b{re.escape(needed)}\b", text, re.MULTILINE), (
