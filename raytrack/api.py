@@ -45,12 +45,19 @@ def _experiment(experiment: Experiment | str | Path) -> Experiment:
 
 def tune_experiment(
     experiment: Experiment | str | Path, *, name: str | None = None, address: str | None = None,
-    verbose: int = 1,
+    verbose: int = 1, overwrite: bool = False,
 ) -> SweepResult:  # fmt: skip
-    """Run the sweep of ``experiment`` (an :class:`Experiment` or a YAML file) to the end."""
+    """Run the sweep of ``experiment`` (an :class:`Experiment` or a YAML file) to the end.
+
+    ``name``: the sweep directory's name (default ``<name>-<timestamp>``); an existing one is an
+    error unless ``overwrite``. Problems found before anything runs raise
+    :class:`~raytrack.errors.UserError`.
+    """
     from raytrack.tune.tuner import run_sweep
 
-    sweep, summary = run_sweep(_experiment(experiment), name=name, address=address, verbose=verbose)
+    sweep, summary = run_sweep(
+        _experiment(experiment), name=name, address=address, verbose=verbose, overwrite=overwrite
+    )
     return SweepResult(
         sweep.path, summary.trials, summary.best_value, summary.best_yaml, summary.best_checkpoint
     )

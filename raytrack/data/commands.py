@@ -10,7 +10,6 @@ are validated before anything is written.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import typing
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from raytrack.config.paths import strip
+from raytrack.errors import UserError
 
 
 def _option(annotation: Any) -> dict[str, Any] | None:
@@ -103,7 +103,7 @@ def settings_from_args(args: argparse.Namespace, model: type[BaseModel]) -> Base
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+            raise UserError(f"--set {item!r}: expected NAME=VALUE")
         given[key.strip().replace("-", "_")] = yaml.safe_load(value)
     if getattr(args, "path", None) is not None:
         given["path"] = args.path
@@ -119,24 +119,24 @@ def _run(args: argparse.Namespace) -> int:
     command = "generate" if source.kind == "simulator" else "convert"
     prefix = f"raytrack {command} {source.name}"
     if source.kind == "simulator" and (args.events < 1 or args.seed < 0):
-        print(f"{prefix}: --events must be at least 1 and --seed non-negative, but got "
-              f"--events {args.events} --seed {args.seed}", file=sys.stderr)  # fmt: skip
-        return 2
+        raise UserError(
+            f"--events must be at least 1 and --seed non-negative, but got --events {args.events} "
+            f"--seed {args.seed}"
+        )
     try:
         settings = settings_from_args(args, source.settings_model())
-    except (ValidationError, ValueError) as err:
-        print(f"{prefix}: invalid settings\n{err}", file=sys.stderr)
-        return 2
+    except ValidationError as err:
+        listed = "; ".join(
+            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']} (got {e['input']!r})"
+            for e in err.errors()
+        )
+        raise UserError(f"invalid settings of {source.name}: {listed}") from None
     start = time.perf_counter()
     count = args.events if source.kind == "simulator" else None
     seed = args.seed if source.kind == "simulator" else None
-    try:
-        store = build_store(
-            source, args.store, settings, count=count, seed=seed, overwrite=args.overwrite
-        )
-    except (FileExistsError, FileNotFoundError, ValueError) as err:
-        print(f"{prefix}: error: {err}", file=sys.stderr)
-        return 1
+    store = build_store(
+        source, args.store, settings, count=count, seed=seed, overwrite=args.overwrite
+    )
     describe = resolve(source.describe, f"describe of {source.name!r}") if source.describe else None
     what = describe(store) if describe else f"{len(store)} samples ({store.counts})"
     print(f"{prefix}: wrote {store.path} in {time.perf_counter() - start:.1f} s: {what}")

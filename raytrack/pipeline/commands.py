@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from raytrack.errors import UserError
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     infer = subparsers.add_parser(
@@ -69,7 +71,7 @@ def parse_settings(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--set {item!r}: expected NAME=VALUE")
+            raise UserError(f"--set {item!r}: expected NAME=VALUE")
         settings[key.strip()] = yaml.safe_load(value)
     return settings
 

@@ -11,11 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from raytrack.errors import UserError
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tune = subparsers.add_parser("tune", help="run the sweep an experiment file describes")
     tune.add_argument("experiment", help="experiment YAML file")
     tune.add_argument("--name", help="sweep directory name (default: <name>-<timestamp>)")
+    tune.add_argument(
+        "--overwrite", action="store_true", help="replace an existing sweep of this --name"
+    )
     _ray_options(tune)
     tune.set_defaults(run=_tune)
 
@@ -24,6 +29,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("experiment", help="experiment YAML file without a search section")
     train.add_argument("--name", help="run directory name (default: <name>-<timestamp>)")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run of this --name"
+    )
     _ray_options(train)
     train.set_defaults(run=_train)
 
@@ -65,8 +73,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         experiment = fixed_run(experiment)
     except ValueError as err:
-        print(f"{args.experiment}: {err} (`raytrack tune`)", file=sys.stderr)
-        return 2
+        raise UserError(f"{args.experiment}: {err} (`raytrack tune`)") from None
     return _run_sweep(experiment, args)
 
 
@@ -74,18 +81,24 @@ def _run_sweep(experiment: Any, args: argparse.Namespace) -> int:
     from raytrack.tune.tuner import run_sweep
 
     sweep, summary = run_sweep(
-        experiment, name=args.name, address=args.address, verbose=args.verbose
+        experiment,
+        name=args.name,
+        address=args.address,
+        verbose=args.verbose,
+        overwrite=args.overwrite,
     )
     return print_summary(summary, sweep)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from raytrack.tune.tuner import Sweep, init_ray, restore_tuner
+    from raytrack.tune.tuner import Sweep, final_prune, init_ray, restore_tuner
 
     sweep = Sweep.load(args.sweep)
     init_ray(args.address)
     results = restore_tuner(sweep).fit()
-    return _finish(results, sweep)
+    code = _finish(results, sweep)
+    final_prune(sweep)
+    return code
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -112,6 +125,7 @@ def print_summary(summary: Any, sweep: Any, top: int = 10) -> int:
     print(f"\nLeaderboard ({experiment.tune.metric}, {experiment.tune.mode}):")
     print(leaderboard(summary, experiment.tune.metric, top))
     if summary.best_yaml is None:
+        _print_unfinished(summary.trials, sweep.path)
         print(
             f"\nno trial finished an epoch; see the trial logs under {sweep.path}", file=sys.stderr
         )
@@ -120,9 +134,23 @@ def print_summary(summary: Any, sweep: Any, top: int = 10) -> int:
     print(f"best config:     {summary.best_yaml}   (re-run: raytrack train {summary.best_yaml})")
     print(f"best checkpoint: {summary.best_checkpoint}")
     print(f"all results:     {Path(sweep.path) / 'trials.csv'}, {Path(sweep.path) / 'history.csv'}")
-    errors = int((summary.trials["status"] == "error").sum()) if "status" in summary.trials else 0
-    if errors:
-        print(
-            f"{errors} trial(s) failed; resume with: raytrack resume {sweep.path}", file=sys.stderr
-        )
+    _print_unfinished(summary.trials, sweep.path)
     return 0
+
+
+def _print_unfinished(trials: Any, path: Path) -> None:
+    """What failed or was left over, and whether ``raytrack resume`` would help."""
+    if "status" not in trials:
+        return
+    for _, row in trials[trials["status"].isin(["diverged", "build failed"])].iterrows():
+        print(f"trial {row['trial_id']} {row['status']}: {row.get('error')}", file=sys.stderr)
+    errors = int((trials["status"] == "error").sum())
+    left = int((trials["status"] == "interrupted").sum())
+    if errors or left:
+        what = ", ".join(
+            part
+            for part in (f"{errors} trial(s) failed" if errors else "",
+                         f"{left} interrupted" if left else "")
+            if part
+        )  # fmt: skip
+        print(f"{what}; continue with: raytrack resume {path}", file=sys.stderr)

@@ -10,6 +10,7 @@ import typing
 from pathlib import Path
 
 import pytest
+import yaml
 
 from raytrack.config import ConfigError, Problem, load_experiment, validate_experiment
 from tests.config.tiny_family import NAME, Regime, tiny_model  # noqa: F401  (fixture)
@@ -366,6 +367,27 @@ def test_cli_validate_ok_and_invalid_without_importing_ray():
     assert out[1] == f"{bad}: 21 problems"
     assert f"{bad}:6: model.hparams.hiddn: unknown hyperparameter 'hiddn'" in run.stdout
     assert out[-1] == "ray imported: False"
+
+
+def test_cli_validate_checks_the_disk_and_pipeline_files(tmp_path):
+    from raytrack.cli import main
+
+    raw = {
+        "name": "t", "model": {"name": "exatrkx_gnn"}, "data": {"store": str(tmp_path / "none")},
+        "train": {"gpus_per_worker": 4}, "storage": str(tmp_path / "results"),
+        "tune": {"metric": "val_auc", "mode": "max"},
+    }  # fmt: skip
+    file = tmp_path / "e.yaml"
+    file.write_text(yaml.safe_dump(raw))
+    run = subprocess.run(
+        [sys.executable, "-m", "raytrack.cli", "validate", str(file)], capture_output=True,
+        text=True, cwd=ROOT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert f"data.store: no sample store at {tmp_path / 'none'}" in run.stdout
+    assert "train: one trial needs 4 GPUs" in run.stdout
+    assert not (tmp_path / "results").exists()  # nothing made
+    assert main(["validate", str(ROOT / "pipelines" / "exatrkx_smoke.yaml")]) == 0
 
 
 def test_a_stage_freezing_a_submodule_the_model_lacks_is_named_before_ray_starts():
