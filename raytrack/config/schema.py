@@ -134,6 +134,19 @@ class MlflowSection(Section):
     experiment_name: str | None = None
     """Default: the experiment's ``name``."""
 
+    @field_validator("tracking_uri")
+    @classmethod
+    def _no_credentials(cls, uri: str | None) -> str | None:
+        from raytrack.redact import redact_uri
+
+        if uri is not None and redact_uri(uri) != uri:
+            raise ValueError(
+                f"the tracking URI {redact_uri(uri)} holds a password or token, which would be "
+                "saved with the sweep; give it in the environment instead (MLFLOW_TRACKING_TOKEN, "
+                "or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
+            )
+        return uri
+
 
 class LoggingSection(Section):
     wandb: WandbSection = Field(default_factory=WandbSection)

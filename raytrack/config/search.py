@@ -149,6 +149,11 @@ def _range(param: SearchParam, target: Target, searcher: str) -> tuple[Spec | No
     else:
         low, high = float(low), float(high)
         step = None if step is None else float(step)
+    for name, value in (("low", low), ("high", high), ("step", step)):
+        if value is not None and not math.isfinite(value):
+            issues.append(((name,), f"{name} must be a finite number, but {name} is {value}"))
+    if issues:
+        return None, issues
     if low >= high:
         issues.append(((), f"low ({low}) must be below high ({high})"))
     if param.log and low <= 0:

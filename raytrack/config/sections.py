@@ -11,9 +11,11 @@ Problems = list[tuple[Loc, str]]
 
 
 class Section(BaseModel):
-    """A section of the experiment file: a key it does not declare is an error."""
+    """A section of the experiment file: a key it does not declare is an error, and a number
+    must be finite (``.inf`` or ``.nan`` as a learning rate or a size is a mistake that would only
+    show up as a diverged or failed trial)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def raise_problems(title: str, problems: Problems) -> None:

@@ -10,7 +10,8 @@ training ones. Only the model lookup imports torch; nothing here imports ray.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -145,6 +146,11 @@ class _Checker:
     def hparam_issues(
         self, name: str, annotation: Any, value: Any, subject: str = ""
     ) -> list[tuple[Loc, str]]:
+        not_finite = list(non_finite(value))
+        if not_finite:
+            return [
+                (loc, f"{name} must hold finite numbers, but got {bad}") for loc, bad in not_finite
+            ]
         keywords = keyword_list(annotation)
         if keywords is not None and isinstance(value, (list, tuple)):
             owner = f" for {subject}" if subject else ""
@@ -290,3 +296,15 @@ class _Checker:
             if related and (loc, message) not in before:
                 found.append((loc[len(parts) :], message))
         return found
+
+
+def non_finite(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, float]]:
+    """``(location, value)`` of every NaN or infinity in ``value`` (numbers, lists, mappings)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield loc, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from non_finite(item, (*loc, i))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from non_finite(item, (*loc, key))

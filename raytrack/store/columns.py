@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from raytrack.store.errors import StoreError
-from raytrack.store.values import cast_value, infer_value
+from raytrack.store.values import cast_value, check_finite, infer_value
 
 __all__ = ["KEY_METADATA", "Column", "StoreError", "StoreSchema"]
 
@@ -58,6 +58,10 @@ def _dtype_name(name: str, dtype: Any) -> str:
 class Column:
     """One declared column: its name, dtype, the shape of its value in one row, and its group.
 
+    ``finite``: a float column's values must be finite (checked when rows are written and when
+    they are read); a column where NaN means something (e.g. a hit without cells) declares
+    ``finite=False``.
+
     Shapes:
         ``shape`` is one row's value: ``()``, ``(k, ...)``, ``(None,)``, ``(None, *fixed)`` or
         ``(None, None, *fixed)``; a grouped column's shape starts with None.
@@ -67,6 +71,7 @@ class Column:
     dtype: str
     shape: tuple[int | None, ...] = ()
     group: str | None = None
+    finite: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -114,12 +119,20 @@ class Column:
         return arrow
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "dtype": self.dtype,
             "shape": list(self.shape),
             "group": self.group,
         }
+        if not self.finite:
+            data["finite"] = False
+        return data
+
+    @property
+    def checks_finite(self) -> bool:
+        """Whether this column's values are checked to be finite (finite float columns)."""
+        return self.finite and self.dtype.startswith("float")
 
     @classmethod
     def from_json(cls, data: Any) -> Column:
@@ -127,13 +140,16 @@ class Column:
             raise StoreError(
                 f"a column must be a mapping with 'name' and 'dtype', but got {data!r}"
             )
-        unknown = sorted(set(data) - {"name", "dtype", "shape", "group"})
+        unknown = sorted(set(data) - {"name", "dtype", "shape", "group", "finite"})
         if unknown:
             raise StoreError(
                 f"column {data['name']!r}: unknown field(s) {unknown}; a column has "
-                "name, dtype, shape and group"
+                "name, dtype, shape, group and finite"
             )
-        return cls(data["name"], data["dtype"], tuple(data.get("shape", ())), data.get("group"))
+        shape = tuple(data.get("shape", ()))
+        return cls(
+            data["name"], data["dtype"], shape, data.get("group"), bool(data.get("finite", True))
+        )
 
 
 @dataclass(frozen=True)
@@ -223,6 +239,8 @@ class StoreSchema:
         out: dict[str, Any] = {self.key: key}
         for c in self.columns:
             out[c.name] = cast_value(where, f"column {c.name!r}", c, row[c.name], c.shape)
+            if c.checks_finite:
+                check_finite(where, c.name, out[c.name])
         for group, names in self._groups.items():
             lengths = {name: len(out[name]) for name in names}
             if len(set(lengths.values())) > 1:

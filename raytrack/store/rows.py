@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from raytrack.store.columns import KEY_METADATA, StoreError
 
-__all__ = ["column_values", "key_column", "table_rows"]
+__all__ = ["check_finite", "column_values", "key_column", "table_rows"]
 
 
 def _is_variable(arrow_type: pa.DataType) -> bool:
@@ -112,3 +113,39 @@ def table_rows(
         ]
         for row in zip(*values):
             yield dict(zip(names, row))
+
+
+def check_finite(
+    table: pa.Table | pa.RecordBatch, names: list[str] | frozenset[str], where: str = ""
+) -> None:
+    """Raise :class:`StoreError` when a column of ``names`` holds a NaN or an infinity.
+
+    The flat values of each column are checked at once (Arrow compute, no Python per row), so a
+    corrupted or hand-edited file is not read as data. ``where`` names the file in the message.
+    """
+    key = key_column(table.schema)
+    for name in names:
+        if name not in table.schema.names:
+            continue
+        values = table.column(name)
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        for chunk in chunks:
+            flat = chunk
+            while (
+                pa.types.is_list(flat.type)
+                or pa.types.is_large_list(flat.type)
+                or pa.types.is_fixed_size_list(flat.type)
+            ):
+                flat = flat.flatten()
+            if len(flat) and not pc.all(pc.is_finite(flat)).as_py():
+                rows = f" ({_key_range(table, key)})" if key else ""
+                raise StoreError(
+                    f"{where}column {name!r} holds non-finite values{rows}, which the store never "
+                    "writes: the file is corrupt or was changed outside raytrack"
+                )
+
+
+def _key_range(table: pa.Table | pa.RecordBatch, key: str) -> str:
+    ids = table.column(key)
+    low, high = pc.min(ids).as_py(), pc.max(ids).as_py()
+    return f"the row with {key} {low}" if low == high else f"rows with {key} in [{low}, {high}]"

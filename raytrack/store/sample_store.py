@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrack.store.columns import StoreError, StoreSchema
-from raytrack.store.rows import table_rows
+from raytrack.store.rows import check_finite, table_rows
 from raytrack.store.upgrade import V1_FORMAT, metadata_from_v1
 from raytrack.store.writing import META_FILE, SCHEMA_VERSION, STORE_FORMAT
 
@@ -141,7 +141,7 @@ class SampleStore:
         if not file.is_file():
             raise StoreError(f"sample store {self.path} is missing its Parquet file {file}")
         try:
-            return pq.ParquetFile(file)
+            return pq.ParquetFile(file, page_checksum_verification=True)
         except Exception as err:  # noqa: BLE001 - pyarrow raises several types here
             raise _read_error(file, err) from None
 
@@ -172,6 +172,11 @@ class SampleStore:
     @property
     def files(self) -> list[Path]:
         return list(self._files)
+
+    @property
+    def finite_columns(self) -> frozenset[str]:
+        """The float columns whose values must be finite, checked as they are read."""
+        return frozenset(c.name for c in self.schema.columns if c.checks_finite)
 
     @property
     def columns(self) -> list[str]:
@@ -248,7 +253,9 @@ class SampleStore:
             table = self._parquet[f].read_row_group(g, columns=read_columns)
         except Exception as err:  # noqa: BLE001
             raise _read_error(self._files[f], err) from None
-        return next(table_rows(table.slice(r, 1), self.key))
+        one = table.slice(r, 1)
+        check_finite(one, self.finite_columns, where=f"Parquet file {self._files[f]}: ")
+        return next(table_rows(one, self.key))
 
     def iter_rows(
         self, ids: Iterable[int] | None = None, columns: Sequence[str] | None = None
@@ -276,6 +283,7 @@ class SampleStore:
                     table = pf.read_row_group(g, columns=read_columns)
                 except Exception as err:  # noqa: BLE001
                     raise _read_error(file, err) from None
+                check_finite(table, self.finite_columns, where=f"Parquet file {file}: ")
                 for row in table_rows(table, self.key):
                     if wanted is None or row[self.key] in wanted:
                         yield row

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from raytrack.store.rows import table_rows
+from raytrack.store.rows import check_finite, table_rows
 
 if TYPE_CHECKING:
     import ray.data
@@ -79,6 +79,7 @@ def iter_dataset_rows(
     key: str | None = None,
     prefetch_batches: int = 2,
     batch_events: int | None = None,
+    finite: Iterable[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Yield the rows of ``source`` in the row form of :mod:`raytrack.store.rows`.
 
@@ -87,7 +88,9 @@ def iter_dataset_rows(
     offsets, so the arrays are read-only views (no per-item Python work). ``key`` names the key
     column, which becomes an ``int`` (default: found from the batches' schema, see
     :func:`raytrack.store.rows.key_column`). Works on a whole dataset and on a worker's shard
-    (``ray.train.get_dataset_shard``).
+    (``ray.train.get_dataset_shard``). Columns named in ``finite`` (a store's
+    ``finite_columns``) are checked for NaN and infinity batch by batch, as the store's own reader
+    does, so a corrupted file fails the read instead of training on it.
 
     Shapes:
         as stored: ``(None, *fixed)`` columns ``[n, *fixed]`` per row (hit columns
@@ -103,7 +106,10 @@ def iter_dataset_rows(
     batches = source.iter_batches(
         batch_size=batch, batch_format="pyarrow", prefetch_batches=prefetch_batches
     )
+    finite = sorted(finite)
     for table in batches:
+        if finite:
+            check_finite(table, finite, where="a batch of the event stream: ")
         yield from table_rows(table, key)
 
 

@@ -53,7 +53,7 @@ def metadata_from_v1(meta: Mapping[str, Any], where: str | os.PathLike) -> dict[
     """
     try:
         columns = [
-            Column(prefix + name, dtype, (None,), group)
+            Column(prefix + name, dtype, (None,), group, finite=False)
             for entry, prefix, group in _V1_GROUPS
             for name, dtype in (meta.get(entry) or {}).items()
         ]

@@ -112,3 +112,16 @@ def infer_value(name: str, value: Any) -> tuple[str, tuple[int | None, ...]]:
             "(numeric, bool or str); declare the column or convert its values"
         )
     return dtype, () if array.ndim == 0 else (None, *array.shape[1:])
+
+
+def check_finite(where: str, name: str, value: Any) -> None:
+    """Raise :class:`StoreError` when a float value (or any item of a nested list) is not finite."""
+    arrays = value if isinstance(value, list) else [value]
+    for array in arrays:
+        array = np.asarray(array)
+        if array.size and not np.isfinite(array).all():
+            bad = array[~np.isfinite(array)]
+            raise StoreError(
+                f"{where}: column {name!r} has {bad.size} non-finite value(s) (e.g. {bad.flat[0]}); "
+                "its values must be finite (a column where NaN means something declares finite=False)"
+            )

@@ -13,6 +13,7 @@ as a store; with ``overwrite`` the old store is removed only after the new one i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -147,6 +148,7 @@ class _Writer:
                 self._writer = pq.ParquetWriter(
                     self.directory / self.files[-1].name, self.arrow_schema,
                     compression=COMPRESSION, write_statistics=[self.schema.key],
+                    write_page_checksum=True,  # verified on read: a flipped byte is caught
                 )  # fmt: skip
             info = self.files[-1]
             room = self.rows_per_file - info.rows
@@ -282,7 +284,7 @@ def write_store(
             "files": [vars(info) for info in writer.files],
         }
         write_json_atomically(tmp / META_FILE, meta)
-        _move_into_place(tmp, path)
+        _move_into_place(tmp, path, overwrite)
     except BaseException:
         writer.abort()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -308,20 +310,39 @@ def _check_destination(path: Path, overwrite: bool) -> None:
         )
 
 
-def _move_into_place(tmp: Path, path: Path) -> None:
-    """Rename the finished store ``tmp`` to ``path``, replacing an old store only now."""
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(path, old)
+def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Rename the finished store ``tmp`` to ``path``, replacing an old store only now.
+
+    Under an exclusive lock on the parent directory (no lock file left behind), the destination
+    is checked again: a store another writer finished meanwhile is an error unless ``overwrite``
+    (one writer wins, never silently).
+    """
+    lock = os.open(path.parent, os.O_RDONLY)
     try:
-        os.replace(tmp, path)
-    except OSError as err:
-        if old is not None and not path.exists():
-            os.replace(old, path)  # put the old store back
-        raise FileExistsError(
-            f"cannot move the new store into {path} ({err.strerror}); was it created by another "
-            "writer meanwhile?"
-        ) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists() and not overwrite:
+                raise FileExistsError(
+                    f"{path} was created by another writer while this one wrote; it is kept "
+                    "(pass overwrite=True, CLI --overwrite, to replace it)"
+                )
+            if path.exists():
+                _check_destination(path, overwrite)
+            old = None
+            if path.exists():
+                old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
+                os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except OSError as err:
+                if old is not None and not path.exists():
+                    os.replace(old, path)  # put the old store back
+                raise FileExistsError(
+                    f"cannot move the new store into {path} ({err.strerror})"
+                ) from None
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        os.close(lock)

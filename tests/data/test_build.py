@@ -84,12 +84,10 @@ def problems(raw: dict) -> list[tuple[str, str]]:
 
 def test_data_source_problems_are_named_before_anything_runs(tmp_path: Path) -> None:
     store = tmp_path / "s"
-    assert problems(experiment(store, source="trackmll")) == [
-        (
-            "data.source",
-            "unknown data source 'trackmll'; did you mean 'trackml'? (choices: detector_sim, trackml)",
-        ),
-    ]
+    [(where, message)] = problems(experiment(store, source="trackmll"))
+    assert where == "data.source"
+    assert message.startswith("unknown data source 'trackmll'; did you mean 'trackml'? (choices: ")
+    assert "detector_sim, " in message and "trackml" in message  # every family's sources listed
     from raytrack.family import DataSource, Family
     from raytrack.registry import register_family, unregister_family
 

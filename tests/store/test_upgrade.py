@@ -45,9 +45,13 @@ def test_upgrade_rewrites_only_meta_json_and_reads_the_same(v1_copy: Path) -> No
         None,
     )
     assert meta["schema"]["key"] == "event_id"
-    assert {"name": "p_pt", "dtype": "float32", "shape": [None], "group": "particle"} in meta[
-        "schema"
-    ]["columns"]
+    assert {
+        "name": "p_pt",
+        "dtype": "float32",
+        "shape": [None],
+        "group": "particle",
+        "finite": False,
+    } in meta["schema"]["columns"]
     assert _digests(v1_copy) == parquet
     assert [p.name for p in v1_copy.iterdir() if p.name.startswith(".")] == []  # no temp file left
     after = SampleStore(v1_copy)

@@ -80,7 +80,8 @@ def column_for(name: str, values: Any) -> Column:
             )
         if dtype == np.float64:
             dtype = np.dtype("float32")
-    return Column(name, np.dtype(dtype).name, (None,), group)
+    # NaN in a cell feature means a hit without cells (see .cells); every other value is finite
+    return Column(name, np.dtype(dtype).name, (None,), group, finite=bare not in CELL_COLUMNS)
 
 
 def event_schema(row: Mapping[str, Any]) -> StoreSchema:
@@ -111,6 +112,11 @@ def checked_rows(events: Iterable[Event]) -> Iterator[dict[str, Any]]:
         if not isinstance(event, Event):
             raise StoreError(
                 f"expected raytrack.families.tracking.event.Event objects, got {type(event).__name__}"
+            )
+        if event.num_hits == 0:
+            raise StoreError(
+                f"event {event.event_id} has no hits: an empty event cannot be trained or evaluated "
+                "(for a reader: every hit was dropped, e.g. for a non-finite position)"
             )
         edges = event.edge_index
         if edges is not None and edges.size:

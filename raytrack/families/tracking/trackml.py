@@ -69,11 +69,29 @@ def _find_file(
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(path)
+    """The CSV file at ``path``; every ``required`` column present and numeric (an error names
+    the file, the line and the column of the first value that is not a number)."""
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError and EmptyDataError
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"file {path}: not a readable CSV file ({first})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise missing_columns_error(missing, path)
+    for column in required:
+        if frame[column].dtype.kind in "biuf":
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() & frame[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"file {path}, line {row + 2}, column {column!r}: "
+                f"{frame[column].iloc[row]!r} is not a number"
+            )
+        frame[column] = numbers
     return frame
 
 

@@ -225,7 +225,7 @@ def test_generate_store_reads_back_identical(tmp_path):
 
 
 def test_generate_command(tmp_path, capsys):
-    from raytrack.cli import build_parser
+    from raytrack.cli import build_parser, main
     from raytrack.store.sample_store import SampleStore
 
     parser = build_parser()
@@ -244,11 +244,10 @@ def test_generate_command(tmp_path, capsys):
         and meta["seed"] == 4
         and opened.source == "detector_sim"
     )
-    bad = parser.parse_args(
-        ["generate", "detector_sim", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"]
-    )
-    assert bad.run(bad) == 2
-    assert "pt_min" in capsys.readouterr().err
-    again = parser.parse_args(["generate", "detector_sim", str(store), "--events", "1"])
-    assert again.run(again) == 1  # exists: refused without --overwrite
+    bad = ["generate", "detector_sim", str(tmp_path / "bad"), "--events", "1", "--pt-min", "-1"]
+    assert main(bad) == 1
+    err = capsys.readouterr().err
+    assert "--pt-min" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+    assert main(["generate", "detector_sim", str(store), "--events", "1"]) == 1  # exists
     assert "--overwrite" in capsys.readouterr().err

@@ -242,8 +242,7 @@ def test_convert_round_trip(trackml_dir: Path, real_event, tmp_path: Path) -> No
 
 
 def test_convert_cli_acts(shared_data: Path, tmp_path: Path, capsys) -> None:
-
-    from raytrack.cli import build_parser
+    from raytrack.cli import build_parser, main
 
     parser = build_parser()
     args = parser.parse_args(["convert", "trackml", str(shared_data / "acts"), str(tmp_path / "s")])
@@ -258,5 +257,5 @@ def test_convert_cli_acts(shared_data: Path, tmp_path: Path, capsys) -> None:
     assert meta["renumbered_particle_ids"] == {"event000000000": {"0": 6803228196865}}
     assert meta["dropped_hits"] == {"event000000000": 75}
     assert meta["settings"] == {"path": str(shared_data / "acts")}
-    assert args.run(args) == 1  # exists: refused without --overwrite
-    assert "--overwrite" in capsys.readouterr().err
+    assert main(["convert", "trackml", str(shared_data / "acts"), str(tmp_path / "s")]) == 1
+    assert "--overwrite" in capsys.readouterr().err  # exists: refused without --overwrite
