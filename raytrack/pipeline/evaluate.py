@@ -16,18 +16,29 @@ from raytrack.family import Evaluation, resolve
 
 
 def evaluator_for(model: str, plugins: list[str], name: str | None) -> Any:
-    """The evaluator ``name``, or the model's first; errors list the choices."""
-    from raytrack.registry import evaluator_names, get_evaluator, get_model
+    """The evaluator ``name``, or the model's first; errors list the choices.
 
+    An evaluator judges what the models that declare it produce: naming one the model does not
+    declare (say, track matching on an embedding checkpoint, the wrong pipeline stage) is an
+    error rather than a meaningless figure.
+    """
+    from raytrack.registry import get_evaluator, get_model
+
+    declared = get_model(model, plugins).spec.evaluators
+    if not declared:
+        raise ValueError(
+            f"model {model!r} declares no evaluator, so no evaluator can judge this checkpoint"
+        )
     if name is None:
-        declared = get_model(model, plugins).spec.evaluators
-        if not declared:
-            raise ValueError(
-                f"model {model!r} declares no evaluator: name one (choices: "
-                f"{', '.join(evaluator_names()) or 'none'})"
-            )
         name = declared[0]
-    return get_evaluator(name)
+    chosen = get_evaluator(name)
+    if chosen.name not in declared:
+        raise ValueError(
+            f"evaluator {chosen.name!r} does not judge model {model!r}, which this checkpoint "
+            f"holds (its evaluators: {', '.join(declared)}); is this the checkpoint of another "
+            "stage?"
+        )
+    return chosen
 
 
 def evaluate_checkpoint(

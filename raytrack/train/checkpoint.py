@@ -2,7 +2,9 @@
 
 A checkpoint directory holds, from rank 0, ``state.pt`` (model, optimizers and schedules, the
 number of finished epochs, the stage the next epoch trains in and the epoch it started at, the
-epoch's metrics) and ``experiment.yaml`` (the complete, fixed experiment that produced it), and
+epoch's metrics), ``experiment.yaml`` (the complete, fixed experiment that produced it) and
+``metrics.json`` (the epoch and its metrics, readable without torch; see
+:mod:`raytrack.train.epoch_log`), and
 from every worker ``rng_rank<r>.pt`` (its random number generators; Ray Train merges the files
 every worker reports into one directory). A checkpoint is self-describing: ``raytrack report``
 and the next pipeline stage rebuild the model from it without the sweep's files.
@@ -14,6 +16,7 @@ checkpoint cannot run code.
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -26,6 +29,7 @@ from torch import nn
 
 from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
+from raytrack.train.epoch_log import write_checkpoint_metrics
 from raytrack.train.rng import rng_state
 
 STATE_FILE = "state.pt"
@@ -81,6 +85,7 @@ def save_checkpoint(
     (directory / EXPERIMENT_FILE).write_text(
         yaml.safe_dump(experiment.model_dump(mode="json"), sort_keys=False)
     )
+    write_checkpoint_metrics(directory, epoch, metrics)
     return directory
 
 
@@ -97,7 +102,23 @@ def load_checkpoint(directory: str | Path, map_location: Any = "cpu") -> dict[st
     path = Path(directory) / STATE_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no {STATE_FILE} in checkpoint directory {directory}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(
+            f"refusing checkpoint {path}: it holds objects other than tensors and plain values, "
+            f"and loading them could run code ({first[:160]}); raytrack never writes such "
+            "files, so it was made or changed elsewhere"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(
+            f"cannot read checkpoint {path}: {type(err).__name__}: "
+            f"{str(err).strip().splitlines()[0] if str(err).strip() else 'cut short'} "
+            "(a copy cut short or a damaged file)"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path} is not a raytrack checkpoint (no model weights in it)")
     if "optimizers" not in state:  # written before several optimizers: one, with its schedule
         state["optimizers"] = {"model": state.pop("optimizer")}
         state["schedules"] = {"model": state.pop("schedule")}
@@ -136,18 +157,35 @@ def load_model(
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """``path`` itself if it is a checkpoint, else the best checkpoint of the sweep at ``path``."""
+    """``path`` itself if it is a checkpoint, else the best checkpoint of the sweep at ``path``.
+
+    A sweep's ``best.json`` is only followed into the sweep directory itself: a checkpoint path
+    that leads elsewhere (an edited or planted file) is refused, as is one that is not there.
+    A relative path in ``best.json`` is taken from the sweep directory.
+    """
     path = Path(path).expanduser().resolve()
     if (path / STATE_FILE).is_file():
         return path
     best = path / "best.json"
     if best.is_file():
-        checkpoint = json.loads(best.read_text()).get("checkpoint")
-        if checkpoint and (Path(checkpoint) / STATE_FILE).is_file():
-            return Path(checkpoint)
-        raise FileNotFoundError(
-            f"{best} names checkpoint {checkpoint!r}, which has no {STATE_FILE}"
-        )
+        try:
+            checkpoint = json.loads(best.read_text()).get("checkpoint")
+        except (json.JSONDecodeError, AttributeError) as err:
+            raise ValueError(f"{best} is not a sweep's best.json ({err})") from None
+        if not isinstance(checkpoint, str) or not checkpoint:
+            raise FileNotFoundError(f"{best} names no checkpoint (the best trial saved none)")
+        target = (path / checkpoint).resolve()
+        if not target.is_relative_to(path):
+            raise ValueError(
+                f"{best} names checkpoint {checkpoint}, which lies outside the sweep directory "
+                f"{path}; refusing to follow it (give the checkpoint directory itself if you "
+                "trust it)"
+            )
+        if not (target / STATE_FILE).is_file():
+            raise FileNotFoundError(
+                f"{best} names checkpoint {checkpoint}, which has no {STATE_FILE}"
+            )
+        return target
     raise FileNotFoundError(
         f"{path} is neither a checkpoint directory (no {STATE_FILE}) nor a finished sweep "
         "(no best.json); give a trial's checkpoint_NNNNNN directory or a sweep directory"
