@@ -34,6 +34,7 @@ from raytrack.train.checkpoint import (
     save_checkpoint,
     save_rng,
 )
+from raytrack.train.failures import building
 from raytrack.train.optimizers import build_optimizers, parameter_groups
 from raytrack.train.rng import seed_everything, set_rng_state
 from raytrack.train.schedules import LearningRateSchedule
@@ -54,7 +55,8 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     torch.set_num_threads(train_cfg.num_threads or max(1, math.ceil(train_cfg.cpus_per_worker)))
     seed_everything(train_cfg.seed)
     entry = get_model(experiment.model.name, experiment.plugins)
-    model, task = entry.build(experiment.model.hparams, experiment.data.options)
+    with building(experiment.model.name):
+        model, task = entry.build(experiment.model.hparams, experiment.data.options)
     _check_fits(experiment, task)
     if session.context is not None:
         task.setup(session.context)

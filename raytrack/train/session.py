@@ -25,6 +25,12 @@ import torch
 from torch import nn
 
 from raytrack.tasks.base import Row, TaskContext
+from raytrack.train.epoch_log import (
+    EPOCH_LOG,
+    append_epoch,
+    fill_missing_records,
+    newest_checkpoint,
+)
 
 RowSource = Callable[[str, int], Iterator[Row]]
 """``source(split, epoch)`` → the rows of ``split`` ("train" or "val") for ``epoch``."""
@@ -130,12 +136,25 @@ class LocalSession(LoopSession):
 
 
 class TrialSession(LoopSession):
-    """The single-worker path: the loop runs inside the Tune trial."""
+    """The single-worker path: the loop runs inside the Tune trial.
 
-    def __init__(self, source: RowSource, device: torch.device, context: TaskContext | None = None):
+    With ``trial_dir`` (the trial's directory), each reported epoch is also appended to its
+    ``epochs.jsonl``, and a restarted trial resumes from the newest complete checkpoint there,
+    which may be newer than the one Tune's saved state remembers (see
+    :mod:`raytrack.train.epoch_log`).
+    """
+
+    def __init__(
+        self,
+        source: RowSource,
+        device: torch.device,
+        context: TaskContext | None = None,
+        trial_dir: str | Path | None = None,
+    ):
         self.source = source
         self.device = device
         self.context = context
+        self.trial_dir = Path(trial_dir) if trial_dir is not None else None
 
     def rows(self, split: str, epoch: int) -> Iterator[Row]:
         return self.source(split, epoch)
@@ -145,11 +164,19 @@ class TrialSession(LoopSession):
 
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         tune.report(metrics, checkpoint=checkpoint)
+        if self.trial_dir is not None:
+            append_epoch(self.trial_dir / EPOCH_LOG, metrics)
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:
         from ray import tune
 
+        if self.trial_dir is not None:
+            fill_missing_records(self.trial_dir / EPOCH_LOG, [self.trial_dir])
+            newest = newest_checkpoint([self.trial_dir])
+            if newest is not None:
+                yield str(newest)
+                return
         checkpoint = tune.get_checkpoint()
         if checkpoint is None:
             yield None
@@ -162,8 +189,14 @@ class WorkerSession(LoopSession):
     """One Ray Train worker of a DDP trial; rows from this worker's Ray Data shard."""
 
     def __init__(
-        self, shard_rows: Callable[[Any, int], Iterator[Row]], context: TaskContext | None = None
+        self,
+        shard_rows: Callable[[Any, int], Iterator[Row]],
+        context: TaskContext | None = None,
+        epoch_log: str | None = None,
+        checkpoint_root: str | None = None,
     ):
+        """``epoch_log``: the trial's ``epochs.jsonl`` (rank 0 appends each epoch);
+        ``checkpoint_root``: the Ray Train run directory its checkpoints are in."""
         import dataclasses
 
         import ray.train
@@ -174,6 +207,8 @@ class WorkerSession(LoopSession):
         self.world_size = train_context.get_world_size()
         self.device = ray.train.torch.get_device()
         self._shard_rows = shard_rows
+        self.epoch_log = epoch_log if self.rank == 0 else None
+        self.checkpoint_root = checkpoint_root
         if context is not None:
             self.context = dataclasses.replace(context, rank=self.rank, world_size=self.world_size)
 
@@ -230,11 +265,15 @@ class WorkerSession(LoopSession):
 
         checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         ray.train.report(metrics, checkpoint=checkpoint)
+        if self.epoch_log is not None:
+            append_epoch(self.epoch_log, metrics)
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:
         import ray.train
 
+        if self.epoch_log is not None and self.checkpoint_root is not None:
+            fill_missing_records(self.epoch_log, [self.checkpoint_root])
         checkpoint = ray.train.get_checkpoint()
         if checkpoint is None:
             yield None

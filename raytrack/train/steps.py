@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from raytrack.tasks.base import Task, move_to
+from raytrack.train.failures import Diverged
 from raytrack.train.schedules import LearningRateSchedule
 from raytrack.train.session import LoopSession
 
@@ -119,7 +120,7 @@ def check_finite(loss: torch.Tensor, terms: Mapping[str, torch.Tensor], epoch: i
     if not torch.isfinite(loss):
         listed = ", ".join(f"{name}={value.item()}" for name, value in terms.items())
         detail = f" (terms: {listed})" if len(terms) > 1 else ""
-        raise FloatingPointError(f"training loss is {loss.item()} at epoch {epoch + 1}{detail}")
+        raise Diverged(f"training loss is {loss.item()} at epoch {epoch + 1}{detail}")
 
 
 def one_optimizer_epoch(

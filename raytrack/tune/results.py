@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from raytrack.tune.trainable import searched_values
+from raytrack.train.epoch_log import EPOCH_LOG, checkpoints_by_epoch, finished_run, read_epochs
+from raytrack.train.failures import FAILURE_FILE, recorded_failure
+from raytrack.tune.trainable import ddp_run_name, searched_values
 
 CHECKPOINT_PATH_METRIC = "checkpoint_path"  # how Ray's TuneReportCallback passes DDP checkpoints
 
@@ -37,30 +39,45 @@ class SweepSummary:
 def summarize_results(results: Iterable[Any], sweep: Any) -> SweepSummary:
     """Write the sweep's result files (see module docstring) from a Ray Tune ``ResultGrid``."""
     from raytrack.config import dump_experiment, fixed_experiment
+    from raytrack.tune.early_stops import early_stopped
 
     experiment = sweep.experiment_model()
     metric, mode = experiment.tune.metric, experiment.tune.mode
     rows, histories, configs = [], [], {}
-    for result in results:
-        history = result.metrics_dataframe
+    states = _trial_states(results)
+    stopped = early_stopped(sweep.path)
+    for index, result in enumerate(results):
+        state = states[index] if index < len(states) else None
+        history = _trial_history(result, _trial_id(result))
+        values = searched_values(result.config or {})
         if history is None or history.empty or metric not in history:
-            rows.append({"trial_id": _trial_id(result), "status": _status(result, 0, experiment)})
+            rows.append(
+                {
+                    "trial_id": _trial_id(result),
+                    "status": _status(result, 0, experiment, state, stopped, _roots(result, sweep)),
+                    "epochs": 0,
+                    **{f"config/{key}": _cell(value) for key, value in values.items()},
+                    "error": _error_line(result),
+                }
+            )
             continue
         trial_id = str(history["trial_id"].iloc[-1])
         best_index = history[metric].idxmin() if mode == "min" else history[metric].idxmax()
-        values = searched_values(result.config)
         configs[trial_id] = values
         epochs = int(history["training_iteration"].max())
         rows.append(
             {
                 "trial_id": trial_id,
-                "status": _status(result, epochs, experiment),
+                "status": _status(
+                    result, epochs, experiment, state, stopped, _roots(result, sweep)
+                ),
                 "epochs": epochs,
                 f"best_{metric}": float(history.loc[best_index, metric]),
                 f"last_{metric}": float(history[metric].iloc[-1]),
                 "best_epoch": int(history.loc[best_index, "training_iteration"]),
                 **{f"config/{key}": _cell(value) for key, value in values.items()},
-                "checkpoint": _best_checkpoint(result, history, best_index, metric, mode),
+                "checkpoint": _best_checkpoint(result, history, best_index, metric, mode, sweep),
+                "error": _error_line(result),
             }
         )
         histories.append(history.drop(columns=[c for c in history if c.startswith("config/")]))
@@ -110,22 +127,83 @@ def leaderboard(summary: SweepSummary, metric: str, limit: int = 10) -> str:
 
 def _trial_id(result: Any) -> str:
     metrics = result.metrics or {}
-    return str(metrics.get("trial_id", Path(str(result.path)).name))
+    return str(metrics.get("trial_id", Path(str(result.path)).name.removeprefix("trial_")))
 
 
-def _status(result: Any, epochs: int, experiment: Any) -> str:
-    if result.error is not None:
-        return "error"
+def _roots(result: Any, sweep: Any) -> list[Path]:
+    """Where a trial's checkpoints are: its directory, and its DDP run's under the storage."""
+    roots = [Path(str(result.path))] if result.path else []
+    return [*roots, Path(sweep.storage_root) / ddp_run_name(sweep.name, _trial_id(result))]
+
+
+def _trial_history(result: Any, trial_id: str) -> pd.DataFrame | None:
+    """Every epoch the trial trained, once: its own ``epochs.jsonl`` (complete whatever moment
+    a driver died at, see :mod:`raytrack.train.epoch_log`), else what Tune recorded."""
+    records = read_epochs(Path(str(result.path)) / EPOCH_LOG) if result.path else []
+    if records:
+        history = pd.DataFrame(records)
+        history.insert(0, "trial_id", trial_id)
+        history["training_iteration"] = history["epoch"]
+        return history
+    history = result.metrics_dataframe
+    if history is None or history.empty:
+        return None
+    return history.drop_duplicates("training_iteration", keep="last").reset_index(drop=True)
+
+
+def _trial_states(results: Any) -> list[str | None]:
+    """Tune's status of each trial (``TERMINATED``, ``ERROR``, ``PENDING``, ...), in order.
+
+    A ``ResultGrid`` keeps its trials in its analysis; a plain list of results has none.
+    """
+    analysis = getattr(results, "_experiment_analysis", None)
+    trials = getattr(analysis, "trials", None) or []
+    return [getattr(trial, "status", None) for trial in trials]
+
+
+def _status(
+    result: Any, epochs: int, experiment: Any, state: str | None, stopped: set[str],
+    roots: list[Path],
+) -> str:  # fmt: skip
+    """``completed``, ``stopped early`` (by the scheduler), ``interrupted`` (stopped before it
+    ended otherwise: Ctrl-C, a time budget, a driver that died; ``raytrack resume`` continues
+    it), ``diverged`` or ``build failed`` (failures that repeat, not retried), or ``error``."""
+    if result.error is not None or state == "ERROR":
+        failure = recorded_failure(Path(str(result.path)) / FAILURE_FILE) if result.path else None
+        return failure.status if failure is not None else "error"
     from raytrack.config import trial_epochs
 
-    return (
-        "completed" if epochs >= trial_epochs(experiment, result.config or {}) else "stopped early"
-    )
+    budget = trial_epochs(experiment, result.config or {})
+    if epochs >= budget:
+        return "completed"
+    if _trial_id(result) in stopped:
+        return "stopped early"
+    if finished_run(roots, budget) is not None:
+        return "completed"  # its last stage ended early (``until``)
+    return "interrupted"
+
+
+def _error_line(result: Any) -> str | None:
+    """The failure of an errored trial in one line (its recorded cause, else Ray's last line)."""
+    if result.error is None:
+        return None
+    failure = recorded_failure(Path(str(result.path)) / FAILURE_FILE) if result.path else None
+    if failure is not None:
+        return failure.message
+    lines = [line.strip() for line in str(result.error).strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(result.error).__name__
 
 
 def _best_checkpoint(
-    result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str
-) -> str | None:
+    result: Any, history: pd.DataFrame, best_index: Any, metric: str, mode: str,
+    sweep: Any,
+) -> str | None:  # fmt: skip
+    """The checkpoint of the trial's best epoch: found by its ``metrics.json`` in the trial
+    directory (or its DDP run's), else the one Tune or Ray Train reported."""
+    best_epoch = int(history.loc[best_index, "training_iteration"])
+    found = checkpoints_by_epoch(_roots(result, sweep))
+    if best_epoch in found:
+        return str(found[best_epoch])
     if CHECKPOINT_PATH_METRIC in history and isinstance(
         history.loc[best_index, CHECKPOINT_PATH_METRIC], str
     ):

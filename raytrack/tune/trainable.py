@@ -24,6 +24,13 @@ from typing import Any
 
 from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
+from raytrack.train.epoch_log import EPOCH_LOG
+from raytrack.train.failures import (
+    FAILURE_FILE,
+    RepeatingFailure,
+    raise_recorded,
+    record_failure,
+)
 
 EXPERIMENT_KEY = "experiment"
 TRAIN_CONTROLLER_FAILURE_LIMIT = 3
@@ -62,10 +69,62 @@ def run_trial(
     if artifact_dir is not None:
         Path(artifact_dir).mkdir(parents=True, exist_ok=True)
     context = TaskContext(store_path=store_path, splits=splits, artifact_dir=artifact_dir)
-    if experiment.train.workers == 1:
-        _run_in_trial(experiment, store_path, splits, context)
-    else:
-        _run_ddp(experiment, store_path, splits, storage_path, task_context=context)
+    trial_dir = _trial_dir(storage_path)
+    marker = str(Path(trial_dir) / FAILURE_FILE) if trial_dir else None
+    raise_recorded(marker)  # a retry of a trial that failed for its settings ends at once
+    if trial_dir is not None and _report_if_finished(experiment, storage_path, trial_dir):
+        return
+    try:
+        if experiment.train.workers == 1:
+            _run_in_trial(experiment, store_path, splits, context, trial_dir)
+        else:
+            _run_ddp(experiment, store_path, splits, storage_path, context, trial_dir)
+    except RepeatingFailure as failure:
+        record_failure(marker, failure)
+        raise
+    except Exception:
+        raise_recorded(marker)  # a DDP worker recorded why (Ray wraps its error)
+        raise
+
+
+def _report_if_finished(experiment: Experiment, storage_path: str, trial_dir: str) -> bool:
+    """A trial the driver did not see finish (it died first) finished: report its last epoch
+    again, train nothing. True when it had."""
+    from ray import tune
+
+    from raytrack.train.epoch_log import fill_missing_records, finished_run
+
+    context = tune.get_context()
+    roots = [trial_dir]
+    if experiment.train.workers > 1:
+        roots = [str(Path(storage_path) / ddp_run_name(context.get_experiment_name(),
+                                                       context.get_trial_id()))]  # fmt: skip
+    metrics = finished_run(roots, experiment.train.max_epochs)
+    if metrics is None:
+        return False
+    fill_missing_records(Path(trial_dir) / EPOCH_LOG, roots)
+    tune.report(metrics)
+    return True
+
+
+def trial_dirname(trial_id: str) -> str:
+    """The directory name of a trial in its sweep (short: Ray's default spells out the config)."""
+    return f"trial_{trial_id}"
+
+
+def _trial_dir(storage_path: str) -> str | None:
+    """This trial's directory on the sweep's storage (every node shares it; Tune's own
+    ``get_trial_dir`` is a staging directory on the driver's node), or None outside Tune."""
+    from ray import tune
+
+    try:
+        context = tune.get_context()
+        experiment_name, trial_id = context.get_experiment_name(), context.get_trial_id()
+    except (AttributeError, RuntimeError):
+        return None
+    if not experiment_name or not trial_id:
+        return None
+    return str(Path(storage_path) / experiment_name / trial_dirname(trial_id))
 
 
 def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
@@ -81,14 +140,15 @@ def store_row_source(store_path: str, splits: Mapping[str, list[int]]):
 
 
 def _run_in_trial(
-    experiment: Experiment, store_path: str, splits: dict[str, list[int]], context: Any
-) -> None:
+    experiment: Experiment, store_path: str, splits: dict[str, list[int]], context: Any,
+    trial_dir: str | None,
+) -> None:  # fmt: skip
     from raytrack.train.loop import run_training
     from raytrack.train.session import TrialSession, pick_device
 
     device = pick_device(experiment.train.gpus_per_worker)
     source = store_row_source(store_path, splits)
-    run_training(experiment, TrialSession(source, device, context))
+    run_training(experiment, TrialSession(source, device, context, trial_dir))
 
 
 def _worker_loop(config: dict[str, Any]) -> None:
@@ -98,11 +158,28 @@ def _worker_loop(config: dict[str, Any]) -> None:
     from raytrack.train.loop import run_training
     from raytrack.train.session import WorkerSession
 
+    marker = config.get("failure_file")
+    raise_recorded(marker)  # Ray Train's retry of a worker group that failed for its settings
     experiment = load_dumped(config[EXPERIMENT_KEY])
     key = config.get("key")  # the store's row key, so rows never depend on finding it again
     context = TaskContext(**config["context"]) if config.get("context") else None
-    rows = WorkerSession(lambda shard, epoch: iter_dataset_rows(shard, key=key), context)
-    run_training(experiment, rows)
+    finite = config.get("finite", ())  # the columns the store promises hold no NaN or infinity
+    rows = WorkerSession(
+        lambda shard, epoch: iter_dataset_rows(shard, key=key, finite=finite),
+        context,
+        epoch_log=config.get("epoch_log"),
+        checkpoint_root=config.get("checkpoint_root"),
+    )
+    try:
+        run_training(experiment, rows)
+    except RepeatingFailure as failure:
+        record_failure(marker, failure)
+        raise
+
+
+def ddp_run_name(experiment_name: str, trial_id: str) -> str:
+    """The Ray Train run of a DDP trial (under the sweep's storage; its checkpoints live there)."""
+    return f"{experiment_name}-ddp-{trial_id}"
 
 
 def shard_blocks(store_events: int, workers: int) -> int:
@@ -123,6 +200,7 @@ def _run_ddp(
     splits: dict[str, list[int]],
     storage_path: str,
     task_context: Any,
+    trial_dir: str | None,
 ) -> None:
     import dataclasses
 
@@ -141,11 +219,16 @@ def _run_ddp(
         resources["GPU"] = train.gpus_per_worker
     store = SampleStore(store_path)
     context = tune.get_context()
+    run_name = ddp_run_name(context.get_experiment_name(), context.get_trial_id())
     trainer = TorchTrainer(
         train_loop_per_worker=_worker_loop,
         train_loop_config={
             EXPERIMENT_KEY: experiment.model_dump(mode="json"),
             "key": store.key,
+            "finite": sorted(store.finite_columns),
+            "failure_file": str(Path(trial_dir) / FAILURE_FILE) if trial_dir else None,
+            "epoch_log": str(Path(trial_dir) / EPOCH_LOG) if trial_dir else None,
+            "checkpoint_root": str(Path(storage_path) / run_name),
             "context": dataclasses.asdict(task_context),
         },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
@@ -160,7 +243,7 @@ def _run_ddp(
         },
         dataset_config=shard_data_config(),
         run_config=ray.train.RunConfig(
-            name=f"{context.get_experiment_name()}-ddp-{context.get_trial_id()}",
+            name=run_name,
             storage_path=storage_path,
             callbacks=[TuneReportCallback()],
             failure_config=ray.train.FailureConfig(

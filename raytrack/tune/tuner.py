@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,10 @@ from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
 from raytrack.config.search import epoch_budget, trial_epochs
 from raytrack.data.build import open_store, resolve_path, splits_of
+from raytrack.errors import UserError
+from raytrack.tune.preflight import preflight, sweep_taken
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
-from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial
+from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial, trial_dirname
 
 SWEEP_FILE = "sweep.json"
 
@@ -49,7 +53,12 @@ class Sweep:
         file = Path(path) / SWEEP_FILE
         if not file.is_file():
             raise FileNotFoundError(f"{path} is not a raytrack sweep directory (no {SWEEP_FILE})")
-        return cls(**json.loads(file.read_text()))
+        try:
+            return cls(**json.loads(file.read_text()))
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"{file} is damaged ({err}); raytrack writes it when a sweep starts"
+            ) from None
 
     def experiment_model(self) -> Experiment:
         return load_dumped(self.experiment)
@@ -64,6 +73,8 @@ def init_ray(address: str | None = None) -> None:
     """Connect to ``address`` / ``RAY_ADDRESS``, or start a local Ray with every core."""
     import ray
 
+    from raytrack.redact import keep_secrets_out_of_runtime_envs
+
     # A worker group that cannot be placed fails after this long instead of waiting forever.
     os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "120")
     # Train V2's controller polls its workers every 2 s, so each ray.train.report waited ~1 s
@@ -75,6 +86,7 @@ def init_ray(address: str | None = None) -> None:
     # Ray's W&B callback blocks ~1 s on each trial's first result while that trial's queue
     # actor starts; only warn about driver stalls well beyond that.
     os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "5")
+    keep_secrets_out_of_runtime_envs()  # Ray would log them (raytrack.redact)
     if ray.is_initialized():
         return
     if address:
@@ -86,13 +98,37 @@ def init_ray(address: str | None = None) -> None:
         ray.init(include_dashboard=False, configure_logging=False)
 
 
-def prepare_sweep(experiment: Experiment, *, name: str | None = None) -> Sweep:
-    """Resolve storage, open (or build) the sample store and split its samples."""
+def prepare_sweep(
+    experiment: Experiment, *, name: str | None = None, overwrite: bool = False
+) -> Sweep:
+    """Open (or build) the sample store, split its samples and create the sweep's directory.
+
+    The directory is created atomically: a given ``name`` that exists is an error unless
+    ``overwrite`` (the old sweep is then moved aside and removed when the new one finishes); a
+    default ``<name>-<timestamp>`` that exists gets a suffix.
+    """
     store = open_store(experiment)
     splits = splits_of(experiment.data, store)
     storage_root = resolve_path(experiment.storage)
+    storage_root.mkdir(parents=True, exist_ok=True)
+    chosen = name or f"{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if name is not None and overwrite and (storage_root / name).exists():
+        replaced = storage_root / f".{name}.replaced-{uuid.uuid4().hex[:8]}"
+        os.replace(storage_root / name, replaced)
+    for attempt in range(100):
+        candidate = chosen if attempt == 0 else f"{chosen}-{attempt + 1}"
+        try:
+            (storage_root / candidate).mkdir()
+            break
+        except FileExistsError:
+            if name is not None:
+                raise UserError(
+                    sweep_taken(storage_root, name) or f"{storage_root / name} exists"
+                ) from None
+    else:
+        raise UserError(f"cannot create a sweep directory for {chosen!r} in {storage_root}")
     sweep = Sweep(
-        name=name or f"{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+        name=candidate,
         storage_root=str(storage_root),
         experiment=experiment.model_dump(mode="json"),
         store_path=str(store.path),
@@ -100,6 +136,12 @@ def prepare_sweep(experiment: Experiment, *, name: str | None = None) -> Sweep:
     )
     sweep.save()
     return sweep
+
+
+def remove_replaced(sweep: Sweep) -> None:
+    """After a sweep that replaced an older one of its name finished: remove the old one."""
+    for old in Path(sweep.storage_root).glob(f".{sweep.name}.replaced-*"):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
@@ -139,14 +181,19 @@ def uses_optuna(experiment: Experiment) -> bool:
     return experiment.tune.searcher == "optuna" and bool(experiment.search)
 
 
-def _scheduler(experiment: Experiment) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+def _scheduler(experiment: Experiment, sweep_dir: Path) -> Any:
+    from ray.tune.schedulers import FIFOScheduler
+
+    from raytrack.tune.early_stops import RecordingASHA
 
     sched = experiment.tune.scheduler
     if sched.name == "fifo":
         return FIFOScheduler()
-    return ASHAScheduler(
-        time_attr="training_iteration",
+    return RecordingASHA(
+        sweep_dir,
+        # The trial's own epoch count: Tune's training_iteration restarts from its saved state
+        # when a sweep resumes, while a trial resumes from its newest checkpoint.
+        time_attr="epoch",
         max_t=epoch_budget(experiment),
         grace_period=sched.grace_period,
         reduction_factor=sched.reduction_factor,
@@ -165,6 +212,7 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     from raytrack.config import tune_search_space
     from raytrack.tune.loggers import logger_callbacks
     from raytrack.tune.progress import ProgressPrinter
+    from raytrack.tune.pruning import CheckpointPruner
 
     experiment = sweep.experiment_model()
     cluster = ray.cluster_resources()
@@ -176,19 +224,19 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     tune_cfg = experiment.tune
     domains = tune_search_space(experiment)
     callbacks = logger_callbacks(experiment, Path(sweep.storage_root), sweep.name)
+    callbacks.append(CheckpointPruner(sweep.path, tune_cfg.metric, tune_cfg.mode))
     if verbose >= 1:
         epochs_of = functools.partial(trial_epochs, experiment)
         callbacks.append(ProgressPrinter(tune_cfg.metric, tune_cfg.mode, epochs_of))
-    fixed = experiment.model_copy(update={"search": {}}).model_dump(mode="json")
     concurrency = tune_cfg.max_concurrent_trials or default_concurrency(experiment.train, cluster)
     return tune.Tuner(
         _trainable(sweep, experiment),
-        param_space={EXPERIMENT_KEY: fixed, **domains},
+        param_space=param_space(experiment, domains),
         tune_config=tune.TuneConfig(
             metric=tune_cfg.metric,
             mode=tune_cfg.mode,
             search_alg=_searcher(experiment, concurrency),
-            scheduler=_scheduler(experiment),
+            scheduler=_scheduler(experiment, sweep.path),
             num_samples=tune_cfg.num_samples,
             max_concurrent_trials=concurrency if uses_optuna(experiment) else None,
             time_budget_s=tune_cfg.time_budget_s,
@@ -200,10 +248,9 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
             name=sweep.name,
             storage_path=sweep.storage_root,
             callbacks=callbacks,
+            # Tune deletes nothing: CheckpointPruner deletes only what its saved state has passed.
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=2,
-                checkpoint_score_attribute=tune_cfg.metric,
-                checkpoint_score_order=tune_cfg.mode,
+                checkpoint_score_attribute=tune_cfg.metric, checkpoint_score_order=tune_cfg.mode
             ),
             failure_config=tune.FailureConfig(max_failures=2),
             verbose=max(0, verbose - 1),
@@ -212,21 +259,56 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
 
 
 def run_sweep(
-    experiment: Experiment, *, name: str | None = None, address: str | None = None, verbose: int = 1
+    experiment: Experiment,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    verbose: int = 1,
+    overwrite: bool = False,
 ) -> tuple[Sweep, Any]:
-    """Run ``experiment``'s sweep to the end: ``(sweep, SweepSummary)`` with its result files written."""
+    """Run ``experiment``'s sweep to the end: ``(sweep, SweepSummary)`` with its result files written.
+
+    Raises :class:`~raytrack.errors.UserError` listing every :func:`preflight` problem before
+    anything is built or Ray starts.
+    """
     from raytrack.tune.results import summarize_results
 
-    sweep = prepare_sweep(experiment, name=name)
+    problems = preflight(experiment, name=name, address=address, overwrite=overwrite)
+    if problems:
+        raise UserError("; ".join(problems))
+    sweep = prepare_sweep(experiment, name=name, overwrite=overwrite)
     print(f"raytrack: sweep directory {sweep.path}")
     init_ray(address)
     results = build_tuner(sweep, verbose=verbose).fit()
-    return sweep, summarize_results(results, sweep)
+    summary = summarize_results(results, sweep)
+    final_prune(sweep)
+    remove_replaced(sweep)
+    return sweep, summary
+
+
+def final_prune(sweep: Sweep) -> None:
+    """Prune the checkpoints once more after the sweep's state was saved for the last time."""
+    from raytrack.tune.pruning import CheckpointPruner
+
+    experiment = sweep.experiment_model()
+    CheckpointPruner(sweep.path, experiment.tune.metric, experiment.tune.mode).prune(margin=0)
+
+
+def param_space(experiment: Experiment, domains: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What Tune samples each trial's config from: the searched settings' domains and the whole
+    fixed experiment (Tune does not save it: a restore needs it given again)."""
+    from raytrack.config import tune_search_space
+
+    fixed = experiment.model_copy(update={"search": {}}).model_dump(mode="json")
+    return {
+        EXPERIMENT_KEY: fixed,
+        **(tune_search_space(experiment) if domains is None else domains),
+    }
 
 
 def trial_name(trial: Any) -> str:
     """Short trial names and directories (Ray's default spells out the whole config)."""
-    return f"trial_{trial.trial_id}"
+    return trial_dirname(trial.trial_id)
 
 
 def restore_tuner(sweep: Sweep) -> Any:
@@ -237,6 +319,8 @@ def restore_tuner(sweep: Sweep) -> Any:
     return tune.Tuner.restore(
         str(sweep.path),
         trainable=_trainable(sweep, experiment),
+        # a sweep killed before Tune saved its trials restarts them from this
+        param_space=param_space(experiment),
         resume_unfinished=True,
         resume_errored=True,
     )

@@ -4,6 +4,7 @@ and where a run starts from (``train.init_from``: another run's weights, for tra
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,8 +110,10 @@ def test_init_from_starts_from_another_runs_weights_not_its_optimizer(tmp_path):
     assert started.reports[0]["val_loss"] < scratch.reports[0]["val_loss"] / 3
 
     sweep_dir = tmp_path / "sweep"  # a finished sweep stands for its best checkpoint
-    sweep_dir.mkdir()
-    (sweep_dir / "best.json").write_text(json.dumps({"checkpoint": str(first.checkpoints[-1])}))
+    shutil.copytree(first.checkpoints[-1], sweep_dir / "trial_0" / "checkpoint_000000")
+    (sweep_dir / "best.json").write_text(
+        json.dumps({"checkpoint": str(sweep_dir / "trial_0" / "checkpoint_000000")})
+    )
     again = LocalSession(source, tmp_path / "again")
     run_training(experiment(max_epochs=1, optimizer={"lr": 1e-12}, init_from=str(sweep_dir)), again)
     assert again.reports[0]["val_loss"] == started.reports[0]["val_loss"]
