@@ -14,6 +14,7 @@ import sys
 
 COMMAND_MODULES = (
     "raytrack.tune.commands",
+    "raytrack.tune.report_command",
     "raytrack.data.commands",
     "raytrack.pipeline.validate_command",
     "raytrack.pipeline.commands",

@@ -1,4 +1,4 @@
-"""``raytrack tune | train | resume | report``.
+"""``raytrack tune | train | resume`` (``report`` lives in :mod:`raytrack.tune.report_command`).
 
 Every command validates the experiment file completely before Ray starts, so a typo fails in
 about a second with every problem listed.
@@ -39,11 +39,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     resume.add_argument("sweep", help="sweep directory (printed when the sweep started)")
     _ray_options(resume)
     resume.set_defaults(run=_resume)
-
-    report = subparsers.add_parser("report", help="leaderboard and best config of a sweep")
-    report.add_argument("sweep", help="sweep directory")
-    report.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
-    report.set_defaults(run=_report)
 
 
 def _ray_options(parser: argparse.ArgumentParser) -> None:
@@ -99,16 +94,6 @@ def _resume(args: argparse.Namespace) -> int:
     code = _finish(results, sweep)
     final_prune(sweep)
     return code
-
-
-def _report(args: argparse.Namespace) -> int:
-    from ray.tune import ExperimentAnalysis, ResultGrid
-
-    from raytrack.tune.tuner import Sweep
-
-    sweep = Sweep.load(args.sweep)
-    results = ResultGrid(ExperimentAnalysis(str(sweep.path)))
-    return _finish(results, sweep, top=args.top)
 
 
 def _finish(results: Any, sweep: Any, top: int = 10) -> int:
