@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from raytrack.config import apply_trial_config, load_experiment, validate_experiment
+from raytrack.tasks.base import TaskContext
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source
@@ -34,19 +35,40 @@ def first_values(experiment) -> dict:
     return values
 
 
+def store_for(experiment, tiny_store: Path, path: Path) -> Path:
+    """The shared tracking store for a model that reads it; else 4 samples of the experiment's
+    own simulator. A reader's real files are its family's own tests' business."""
+    from raytrack.data.build import build_store, settings_of, source_of
+    from raytrack.registry import get_model
+    from raytrack.store.sample_store import SampleStore
+
+    sources = get_model(experiment.model.name, experiment.plugins).spec.sources
+    source = source_of(experiment)
+    # (a stage with no source of its own reads the previous stage's graphs: the tiny store's)
+    if source is None or SampleStore(tiny_store).source in sources:
+        return tiny_store
+    if source.kind != "simulator":
+        pytest.skip(f"{source.name} reads real files: its family's tests train this file")
+    build_store(source, path, settings_of(source, experiment.data), count=4, seed=0)
+    return path
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 @pytest.mark.timeout(300)
 def test_shipped_experiment_trains_one_epoch(path, tiny_store, tmp_path):
     experiment = apply_trial_config(load_experiment(path), first_values(load_experiment(path)))
+    store = store_for(experiment, tiny_store, tmp_path / "store")
     data = experiment.data.model_copy(
-        update={"store": str(tiny_store), "generate": None, "split": (0.5, 0.5, 0.0)}
+        update={"store": str(store), "generate": None, "split": (0.5, 0.5, 0.0)}
     )
     train = experiment.train.model_copy(
         update={"max_epochs": 1, "workers": 1, "gpus_per_worker": 0.0}
     )
     experiment = experiment.model_copy(update={"data": data, "train": train})
     splits = {"train": [0, 1], "val": [2, 3]}
-    session = LocalSession(store_row_source(str(tiny_store), splits), tmp_path)
+    # as in a sweep: a task may prepare itself in setup (e.g. fit a graph constructor)
+    context = TaskContext(str(store), splits, artifact_dir=str(tmp_path / "artifacts"))
+    session = LocalSession(store_row_source(str(store), splits), tmp_path / "run", context=context)
     metrics = run_training(experiment, session)
     assert metrics["train_items"] == 2
     assert experiment.tune.metric in metrics

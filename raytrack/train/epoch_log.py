@@ -6,8 +6,9 @@ points at an older checkpoint than the trial wrote. raytrack does not depend on 
 
 - every checkpoint holds ``metrics.json`` (its epoch and that epoch's metrics), written before
   the checkpoint is reported;
-- after each report, rank 0 appends the epoch's metrics to ``epochs.jsonl`` in the trial
-  directory (one JSON line; a line cut short by a kill is skipped when read);
+- right before each report, rank 0 appends the epoch's metrics to ``epochs.jsonl`` in the
+  trial directory (one JSON line; a line cut short by a kill is skipped when read). Before, not
+  after: a scheduler that stops the trial on that result ends it inside the report;
 - a trial that starts again resumes from the newest *complete* checkpoint in its directories
   (:func:`newest_checkpoint`), newer than what Tune remembers, and first appends the records of
   checkpointed epochs that ``epochs.jsonl`` misses (:func:`fill_missing_records`).

@@ -163,9 +163,10 @@ class TrialSession(LoopSession):
         from ray import tune
 
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
-        tune.report(metrics, checkpoint=checkpoint)
+        # Recorded first: a scheduler that stops the trial on this result ends it inside report.
         if self.trial_dir is not None:
             append_epoch(self.trial_dir / EPOCH_LOG, metrics)
+        tune.report(metrics, checkpoint=checkpoint)
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:
@@ -264,9 +265,9 @@ class WorkerSession(LoopSession):
         import ray.train
 
         checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
-        ray.train.report(metrics, checkpoint=checkpoint)
-        if self.epoch_log is not None:
+        if self.epoch_log is not None:  # first: a scheduler's stop ends the run inside report
             append_epoch(self.epoch_log, metrics)
+        ray.train.report(metrics, checkpoint=checkpoint)
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:

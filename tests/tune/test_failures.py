@@ -50,7 +50,9 @@ def test_a_diverging_trial_fails_once_with_its_values_and_the_sweep_finishes(
     assert recorded["status"] == "diverged"
     # Tune retried it twice (max_failures=2), and each retry ended at once with the same cause.
     errors = (trial_dir / "error.txt").read_text()
-    assert errors.count("not retried: the same settings fail the same way") == 2, errors
+    retries = [line for line in errors.splitlines() if line.startswith("raytrack.train.failures")]
+    assert len(retries) == 3 and all("Diverged: training loss is" in line for line in retries)
+    assert [("not retried: the same settings" in line) for line in retries] == [False, True, True]
     history = pd.read_csv(sweep / "history.csv")
     assert set(history["trial_id"]) == {trials.loc[1.0e-3, "trial_id"]}
     print(f"sweep with a diverging trial: {elapsed:.1f} s")

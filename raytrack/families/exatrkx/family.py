@@ -33,7 +33,8 @@ family = Family(
             task=f"{_HERE}.gnn_task:InteractionGNNTask",
             description=f"interaction GNN edge classifier on geometric or stored graphs {_PAPER}",
             sources=("detector_sim", "trackml"),
-            evaluators=("tracks",),
+            # tracks by default; graph judges the scored graph it passes on (edges above its cut)
+            evaluators=("tracks", "graph"),
             example=f"{_HERE}.examples:gnn_example",
         ),
     ),
