@@ -7,77 +7,23 @@
   (``sqlite:///<storage>/mlflow.db``; MLflow 3 refuses new file stores), written in batches
   (:mod:`raytrack.tune.mlflow_callback`).
 
-Every run carries the trial's whole configuration: the searched values and the complete fixed
-experiment (see :mod:`raytrack.tune.trainable`), with credentials in URIs masked
-(:func:`raytrack.redact.redact_config`). Secrets never travel in a Ray ``runtime_env``,
-which Ray writes to its session logs: the W&B API key reaches the logging actors as a
-constructor argument, in memory.
+Every run records the experiment the trial really ran, flattened with dotted keys
+(:mod:`raytrack.tune.logged_config`), with credentials in URIs masked. Secrets never travel in
+a Ray ``runtime_env``, which Ray writes to its session logs: the W&B API key reaches the
+logging actors as a constructor argument, in memory (:mod:`raytrack.tune.wandb_callback`).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 from raytrack.config.schema import Experiment
-from raytrack.redact import keep_secrets_out_of_runtime_envs, redact_config
-
-WANDB_API_KEY = "WANDB_API_KEY"
-
-
-def _wandb_callback_class() -> type:
-    """Ray's W&B callback, changed in three ways.
-
-    - The API key reaches the logging actors as a constructor argument, not through a
-      ``runtime_env``: Ray writes a runtime environment's ``env_vars`` in plain text to the
-      session's ``runtime_env_agent.log``. A restarted actor gets the argument again.
-    - The configuration W&B records (at the start and with every result) has credentials in
-      URIs masked.
-    - Ray's logging actor calls ``wandb.finish()`` and returns; W&B's service connection was
-      then torn down at interpreter exit after the service had gone, printing a
-      ``ConnectionResetError`` traceback per trial. ``wandb.teardown()`` right after ``finish``
-      closes it in order.
-    """
-    import ray
-    from ray.air.integrations.wandb import WandbLoggerCallback, _WandbLoggingActor
-    from ray.air.util.node import _force_on_current_node
-
-    class TidyWandbLoggingActor(_WandbLoggingActor):
-        def __init__(self, *args: Any, wandb_api_key: str | None = None, **kwargs: Any):
-            if wandb_api_key:
-                os.environ[WANDB_API_KEY] = wandb_api_key  # this actor's process only
-            super().__init__(*args, **kwargs)
-
-        def run(self) -> None:
-            super().run()
-            self._wandb.teardown()
-
-    class RaytrackWandbCallback(WandbLoggerCallback):
-        _logger_actor_cls = TidyWandbLoggingActor
-
-        def _start_logging_actor(
-            self, trial: Any, exclude_results: list[str], **wandb_init_kwargs: Any
-        ) -> None:
-            if self._remote_logger_class is None:  # Ray's own adds a runtime_env with the key
-                self._remote_logger_class = ray.remote(
-                    num_cpus=0,
-                    **_force_on_current_node(),
-                    max_restarts=-1,
-                    max_task_retries=-1,
-                )(self._logger_actor_cls)
-            wandb_init_kwargs["config"] = redact_config(wandb_init_kwargs.get("config") or {})
-            api_key = os.environ.get(WANDB_API_KEY)  # read now: never kept in the callback
-            if api_key:
-                wandb_init_kwargs["wandb_api_key"] = api_key
-            super()._start_logging_actor(trial, exclude_results, **wandb_init_kwargs)
-
-        def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
-            if "config" in result:
-                result = {**result, "config": redact_config(result["config"])}
-            super().log_trial_result(iteration, trial, result)
-
-    return RaytrackWandbCallback
+from raytrack.redact import keep_secrets_out_of_runtime_envs, redact_text
+from raytrack.tune.wandb_callback import WANDB_API_KEY
 
 
 def wandb_mode(configured: str | None) -> str:
@@ -98,6 +44,29 @@ def mlflow_tracking_uri(experiment: Experiment, storage_root: Path) -> str:
     return f"sqlite:///{storage_root / 'mlflow.db'}"
 
 
+def _registered_sweep(experiment: Experiment) -> str | None:
+    """The id of the W&B sweep this sweep's runs join (online only; offline they are grouped)."""
+    from raytrack.tune.wandb_sweep_registration import register_wandb_sweep
+
+    cfg = experiment.logging.wandb
+    try:
+        sweep_id = register_wandb_sweep(experiment, cfg.project, cfg.entity)
+    except Exception as error:  # W&B unreachable: the runs are still logged, grouped by sweep
+        print(
+            f"raytrack: warning: could not register a W&B sweep ({type(error).__name__}: "
+            f"{redact_text(str(error))}); runs are grouped by sweep instead",
+            file=sys.stderr,
+        )
+        return None
+    if sweep_id:
+        print(f"raytrack: W&B sweep {sweep_id}")
+    return sweep_id
+
+
+def mlflow_experiment_name(experiment: Experiment) -> str:
+    return experiment.logging.mlflow.experiment_name or experiment.name
+
+
 def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str) -> list[Any]:
     """The Tune callbacks the ``logging`` section asks for (checked to import before Ray runs).
 
@@ -105,28 +74,32 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
     (:func:`~raytrack.redact.keep_secrets_out_of_runtime_envs`), whatever is logged.
     """
     keep_secrets_out_of_runtime_envs()
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [callback for callback in (tensorboard_callback(),) if callback]
     wandb_cfg = experiment.logging.wandb
     if wandb_cfg.enabled:
         try:
             import wandb  # noqa: F401
         except ImportError as error:
             raise RuntimeError(
-                "logging.wandb.enabled is true but wandb is not installed: pip install 'raytrack[wandb]'"
+                "logging.wandb.enabled is true but wandb is not installed: pip install wandb"
             ) from error
         mode = wandb_mode(wandb_cfg.mode)
         os.environ["WANDB_MODE"] = mode  # read by the logging actors as well
         wandb_dir = storage_root / sweep_name / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
+        from raytrack.tune.wandb_callback import wandb_callback_class
+
         callbacks.append(
-            _wandb_callback_class()(
+            wandb_callback_class()(
+                sweep_id=_registered_sweep(experiment),
+                tuned_metric=experiment.tune.metric,
+                tuned_mode=experiment.tune.mode,
                 project=wandb_cfg.project,
                 group=wandb_cfg.group or sweep_name,
                 entity=wandb_cfg.entity,
                 mode=mode,
                 dir=str(wandb_dir),
                 tags=[experiment.model.name, experiment.name],
-                log_config=True,
             )
         )
     mlflow_cfg = experiment.logging.mlflow
@@ -137,13 +110,48 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
             from raytrack.tune.mlflow_callback import MLflowBatchCallback
         except ImportError as error:
             raise RuntimeError(
-                "logging.mlflow.enabled is true but mlflow is not installed: pip install 'raytrack[mlflow]'"
+                "logging.mlflow.enabled is true but mlflow is not installed: pip install mlflow"
             ) from error
+        local_store = mlflow_cfg.tracking_uri is None
         callbacks.append(
             MLflowBatchCallback(
                 tracking_uri=mlflow_tracking_uri(experiment, storage_root),
-                experiment_name=mlflow_cfg.experiment_name or experiment.name,
-                tags={"sweep": sweep_name, "model": experiment.model.name},
+                experiment_name=mlflow_experiment_name(experiment),
+                tags={
+                    "sweep": sweep_name,
+                    "model": experiment.model.name,
+                    "sweep_dir": str(storage_root / sweep_name),
+                    "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                },
+                artifact_location=(
+                    (storage_root / "mlflow-artifacts").resolve().as_uri() if local_store else None
+                ),
             )
         )
     return callbacks
+
+
+def tensorboard_callback() -> Any:
+    """Tune's TensorBoard writer (event files in every trial directory), its hparams being the
+    trial's resolved experiment instead of only the sampled values; None without tensorboardX."""
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:
+        return None
+    from ray.tune.logger import TBXLoggerCallback
+
+    from raytrack.tune.logged_config import as_scalar, logged_config
+
+    class ResolvedHparamsTBXCallback(TBXLoggerCallback):
+        def _try_log_hparams(self, trial: Any, result: dict) -> None:
+            from tensorboardX.summary import hparams
+
+            config = logged_config(trial.config, trial.trial_id)
+            tags = hparams(
+                hparam_dict={key: as_scalar(value) for key, value in config.items()},
+                metric_dict=result,
+            )
+            for tag in tags:
+                self._trial_writer[trial].file_writer.add_summary(tag)
+
+    return ResolvedHparamsTBXCallback()

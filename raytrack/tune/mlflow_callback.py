@@ -1,11 +1,16 @@
-"""An MLflow logger callback that writes each result in one batch.
+"""An MLflow logger callback: one parent run per sweep, a child run per trial, batched writes.
 
 Ray's ``MLflowLoggerCallback`` logs every key of every result with its own ``log_metric`` call,
 the flattened trial config included; on a SQLite store that cost ~1 s per result in the sweep
-driver (measured with the quickstart), stalling Tune. This callback logs the trial's full
-configuration once as parameters and each result's numeric metrics with one ``log_batch``.
-A resumed trial continues the MLflow run that carries its trial id. Credentials in URIs are
-masked in the logged parameters and in errors; the real tracking URI is only used to connect.
+driver (measured with the quickstart), stalling Tune. This callback logs the trial's resolved
+experiment once as parameters (dotted keys, :mod:`raytrack.tune.logged_config`) and each
+result's numeric metrics with one ``log_batch``.
+
+Every sweep gets a parent run (tags: the sweep's name and directory, the command that started
+it) with its trials as children, so sweeps of one experiment file stay apart in one MLflow
+experiment. A resumed sweep continues its parent run and each trial's run (found by tags).
+Credentials in URIs are masked in the logged parameters, tags and errors; the real tracking
+URI is only used to connect.
 """
 
 from __future__ import annotations
@@ -19,17 +24,32 @@ from ray.tune.logger import LoggerCallback
 from ray.tune.utils import flatten_dict
 
 from raytrack.redact import redact_config, redact_text, redact_uri
+from raytrack.tune.logged_config import logged_config
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's limit per log_batch request
 MAX_PARAM_LENGTH = 6000
 
 
+PARENT_RUN_TAG = "mlflow.parentRunId"  # how MLflow nests a run under another
+ROLE_TAG = "raytrack.role"  # "sweep" on a sweep's parent run
+
+
 class MLflowBatchCallback(LoggerCallback):
-    def __init__(self, tracking_uri: str, experiment_name: str, tags: dict[str, str] | None = None):
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        tags: dict[str, str] | None = None,
+        artifact_location: str | None = None,
+    ):
+        """``tags`` go on the parent run and every trial's run (``sweep`` names the sweep);
+        ``artifact_location``: where a newly created MLflow experiment keeps artifacts."""
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.tags = dict(tags or {})
+        self.artifact_location = artifact_location
         self._runs: dict[str, str] = {}
+        self._parent: str | None = None
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
         from mlflow.tracking import MlflowClient
@@ -40,13 +60,37 @@ class MLflowBatchCallback(LoggerCallback):
             self._experiment_id = (
                 found.experiment_id
                 if found
-                else self._client.create_experiment(self.experiment_name)
+                else self._client.create_experiment(
+                    self.experiment_name, artifact_location=self.artifact_location
+                )
             )
+            self._parent = self._parent_run()
         except Exception as error:  # its message may spell out the URI, credentials included
             raise RuntimeError(
                 f"MLflow tracking store {redact_uri(self.tracking_uri)}: "
                 f"{type(error).__name__}: {redact_text(str(error))}"
             ) from None
+
+    def _parent_run(self) -> str:
+        """The sweep's parent run: found again on resume, else created."""
+        found = self._client.search_runs(
+            [self._experiment_id],
+            filter_string=f"tags.sweep = '{self.tags.get('sweep', '')}' "
+            f"and tags.`{ROLE_TAG}` = 'sweep'",
+            max_results=1,
+        )
+        if found:
+            return found[0].info.run_id
+        run = self._client.create_run(
+            self._experiment_id,
+            run_name=self.tags.get("sweep"),
+            tags={**redact_config(self.tags), ROLE_TAG: "sweep"},
+        )
+        return run.info.run_id
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self._parent is not None:
+            self._client.set_terminated(self._parent, status="FINISHED")
 
     def log_trial_start(self, trial: Any) -> None:
         if trial.trial_id in self._runs:
@@ -62,10 +106,14 @@ class MLflowBatchCallback(LoggerCallback):
         run = self._client.create_run(
             self._experiment_id,
             run_name=str(trial),
-            tags={**self.tags, "trial_id": trial.trial_id},
+            tags={
+                **redact_config(self.tags),
+                "trial_id": trial.trial_id,
+                **({PARENT_RUN_TAG: self._parent} if self._parent else {}),
+            },
         )
         self._runs[trial.trial_id] = run.info.run_id
-        self._log_params(run.info.run_id, trial.config)
+        self._log_params(run.info.run_id, logged_config(trial.config, trial.trial_id))
 
     def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
         from mlflow.entities import Metric
@@ -95,9 +143,6 @@ class MLflowBatchCallback(LoggerCallback):
     def _log_params(self, run_id: str, config: dict) -> None:
         from mlflow.entities import Param
 
-        params = [
-            Param(key, str(value)[:MAX_PARAM_LENGTH])
-            for key, value in flatten_dict(redact_config(config), delimiter="/").items()
-        ]
+        params = [Param(key, str(value)[:MAX_PARAM_LENGTH]) for key, value in config.items()]
         for start in range(0, len(params), MAX_PARAMS_PER_BATCH):
             self._client.log_batch(run_id, params=params[start : start + MAX_PARAMS_PER_BATCH])

@@ -78,15 +78,17 @@ def test_redact_config_masks_uris_inside_nested_values_and_copies():
 
 
 def test_mlflow_params_are_redacted_and_the_real_uri_connects(monkeypatch):
+    from raytrack.tune.logged_config import logged_config
     from raytrack.tune.mlflow_callback import MLflowBatchCallback
 
     uri = "https://alice:pw-5e3f@mlflow.example/?token=tok-9c1d"
     callback = MLflowBatchCallback(tracking_uri=uri, experiment_name="e")
     logged = []
     callback._client = SimpleNamespace(log_batch=lambda run_id, params: logged.extend(params))
-    callback._log_params("run", {"experiment": {"logging": {"mlflow": {"tracking_uri": uri}}}})
+    callback._log_params("run", logged_config({"logging": {"mlflow": {"tracking_uri": uri}}}, "t"))
     assert [(p.key, p.value) for p in logged] == [
-        ("experiment/logging/mlflow/tracking_uri", "https://alice:***@mlflow.example/?token=***")
+        ("logging.mlflow.tracking_uri", "https://alice:***@mlflow.example/?token=***"),
+        ("trial_id", "t"),
     ]
 
     connected = []
@@ -108,7 +110,7 @@ def test_mlflow_params_are_redacted_and_the_real_uri_connects(monkeypatch):
 def test_wandb_logging_actors_get_the_key_in_memory_not_in_a_runtime_env(monkeypatch):
     from ray.air.integrations.wandb import WandbLoggerCallback
 
-    from raytrack.tune.loggers import _wandb_callback_class
+    from raytrack.tune.wandb_callback import wandb_callback_class
 
     started = {}
 
@@ -117,21 +119,30 @@ def test_wandb_logging_actors_get_the_key_in_memory_not_in_a_runtime_env(monkeyp
 
     monkeypatch.setattr(WandbLoggerCallback, "_start_logging_actor", record)
     monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
-    callback = _wandb_callback_class()(project="p", mode="online")
-    config = {"experiment": {"tracking_uri": "https://u:pw@h"}, "lr": 0.1}
-    callback._start_logging_actor(object(), [], config=config, project="p")
+    callback = wandb_callback_class()(
+        project="p", mode="online", tuned_metric="val_auc", tuned_mode="max"
+    )
+    config = {"base": {"tracking_uri": "https://u:pw@h"}, "lr": 0.1}
+    trial = SimpleNamespace(config=config, trial_id="t1")
+    callback._start_logging_actor(trial, [], config=config, project="p")
 
     options = callback._remote_logger_class._default_options
     assert not options.get("runtime_env")  # Ray logs every runtime_env it creates
     assert started["wandb_api_key"] == "k" * 40
-    assert started["config"] == {"experiment": {"tracking_uri": "https://u:***@h"}, "lr": 0.1}
+    # Not a raytrack trial config (no complete experiment): logged flat, credentials masked.
+    assert started["config"] == {
+        "base.tracking_uri": "https://u:***@h",
+        "lr": 0.1,
+        "trial_id": "t1",
+    }
+    assert started["tuned_metric"] == "val_auc" and started["tuned_mode"] == "max"
     assert "k" * 40 not in repr(vars(callback))  # nor kept in the callback Tune pickles
 
     queued = []
     callback._trial_logging_actors = {"t": None}
     callback._trial_queues = {"t": SimpleNamespace(put=queued.append)}
     callback.log_trial_result(1, "t", {"val_auc": 0.5, "config": config})
-    assert queued[0][1]["config"]["experiment"]["tracking_uri"] == "https://u:***@h"
+    assert "config" not in queued[0][1]  # set once at the start, never from Tune's config
 
     # The actor puts the key into its own process's environment, where W&B reads it.
     actor_cls = callback._logger_actor_cls
@@ -232,7 +243,8 @@ def test_a_sweep_leaves_no_secret_in_ray_sweep_wandb_or_mlflow_files(simulated_s
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         # W&B and MLflow did log, and Ray did create runtime environments: a miss means something.
-        assert len(list((storage / "secret" / "wandb" / "wandb").glob("offline-run-*"))) == 2
+        runs = (storage / "secret" / "wandb" / "wandb").glob("offline-run-*")
+        assert len({run.name.rsplit("-", 1)[1] for run in runs}) == 2  # one run id per trial
         assert (tmp_path / "mlflow.db").is_file()
         assert list(ray_tmp.rglob("runtime_env_agent.log"))
 
