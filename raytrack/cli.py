@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "raytrack.tune.commands",
     "raytrack.tune.report_command",
+    "raytrack.tune.sweep_file_commands",
     "raytrack.data.commands",
     "raytrack.pipeline.validate_command",
     "raytrack.pipeline.commands",

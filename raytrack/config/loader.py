@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from raytrack.config.errors import ConfigError, Problem
+from raytrack.config.overrides import apply_overrides, overridden_keys
 from raytrack.config.paths import Loc, format_path
 from raytrack.config.resolve import experiment_to_dict
 from raytrack.config.schema import Experiment
@@ -82,16 +84,46 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[str, int], list[Problem]]:
     return data, lines, duplicates
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; :class:`ConfigError` lists every problem."""
+def load_experiment(path: str | Path, overrides: Sequence[str] | None = None) -> Experiment:
+    """Read and validate an experiment file; :class:`ConfigError` lists every problem.
+
+    ``overrides`` (``["train.max_epochs=2", ...]``, see :mod:`raytrack.config.overrides`) are
+    applied to the file's data before validation; a problem at an overridden key names the
+    override instead of a line of the file.
+    """
     data, lines, duplicates = read_yaml(path)
+    if overrides and isinstance(data, dict):  # a file that is no mapping fails validation
+        data = apply_overrides(data, overrides)
+        lines = _without_overridden(lines, overridden_keys(overrides))
     try:
         experiment = validate_experiment(data, source=str(path), lines=lines)
     except ConfigError as err:
-        raise ConfigError(duplicates + err.problems, str(path)) from None
+        problems = err.problems
+        if overrides:
+            problems = _marked_overridden(problems, overridden_keys(overrides))
+        raise ConfigError(duplicates + problems, str(path)) from None
     if duplicates:
         raise ConfigError(duplicates, str(path))
     return experiment
+
+
+def _is_below(path: str, key: str) -> bool:
+    return path == key or path.startswith((key + ".", key + "["))
+
+
+def _without_overridden(lines: dict[str, int], keys: list[str]) -> dict[str, int]:
+    """The file's lines minus those of overridden paths (their values come from ``--set``)."""
+    return {path: line for path, line in lines.items() if not any(_is_below(path, k) for k in keys)}
+
+
+def _marked_overridden(problems: list[Problem], keys: list[str]) -> list[Problem]:
+    """Problems at or below an overridden key say so, without a line of the file."""
+    return [
+        Problem(p.path, f"{p.message} (from --set {k})", None)
+        if (k := next((k for k in keys if _is_below(p.path, k)), None))
+        else p
+        for p in problems
+    ]
 
 
 def dump_experiment(exp: Experiment, path: str | Path) -> Path:

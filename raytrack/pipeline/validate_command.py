@@ -30,6 +30,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--address", help="the Ray cluster the sweep will run on (skips the local resource check)"
     )
+    validate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of each experiment file, as `raytrack tune --set` does: "
+        "dotted KEY, YAML VALUE (repeatable)",
+    )
     validate.set_defaults(run=_validate)
 
 
@@ -52,14 +60,21 @@ def is_pipeline(path: str) -> bool:
     return isinstance(data, dict) and "stages" in data
 
 
-def check(path: str, address: str | None) -> str:
-    """``ok (...)`` for a valid file; raises the first problem otherwise."""
+def check(path: str, address: str | None, overrides: list[str] | None = None) -> str:
+    """``ok (...)`` for a valid file (with ``--set`` ``overrides`` applied to an experiment);
+    raises the first problem otherwise."""
     from raytrack.config.loader import load_experiment
     from raytrack.errors import UserError
     from raytrack.tune.preflight import preflight
 
     if is_pipeline(path):
         from raytrack.pipeline.runner import load_pipeline
+
+        if overrides:
+            raise UserError(
+                f"--set applies to experiment files, not to the pipeline {path}; "
+                "validate its stage files with --set"
+            )
 
         spec, experiments = load_pipeline(path)
         problems = preflight(experiments[0], address=address)
@@ -68,7 +83,7 @@ def check(path: str, address: str | None) -> str:
         evaluator = spec.evaluate.evaluator if spec.evaluate else "none"
         models = " → ".join(e.model.name for e in experiments)
         return f"ok (pipeline of {len(experiments)} stages: {models}; evaluator {evaluator})"
-    experiment = load_experiment(path)
+    experiment = load_experiment(path, overrides=overrides)
     problems = preflight(experiment, address=address)
     if problems:
         raise UserError("; ".join(problems))
@@ -82,7 +97,7 @@ def _validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            print(f"{path}: {check(path, args.address)}")
+            print(f"{path}: {check(path, args.address, args.set)}")
         except ConfigError as err:
             print(err)
             status = 1

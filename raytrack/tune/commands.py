@@ -21,6 +21,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument(
         "--overwrite", action="store_true", help="replace an existing sweep of this --name"
     )
+    tune.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the file: dotted KEY, YAML VALUE (repeatable), "
+        "e.g. --set train.max_epochs=2; validated like the file, saved with the sweep",
+    )
     _ray_options(tune)
     tune.set_defaults(run=_tune)
 
@@ -31,6 +39,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--name", help="run directory name (default: <name>-<timestamp>)")
     train.add_argument(
         "--overwrite", action="store_true", help="replace an existing run of this --name"
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the file: dotted KEY, YAML VALUE (repeatable)",
     )
     _ray_options(train)
     train.set_defaults(run=_train)
@@ -57,14 +72,14 @@ def _ray_options(parser: argparse.ArgumentParser) -> None:
 def _tune(args: argparse.Namespace) -> int:
     from raytrack.config import load_experiment
 
-    return _run_sweep(load_experiment(args.experiment), args)
+    return _run_sweep(load_experiment(args.experiment, overrides=args.set), args)
 
 
 def _train(args: argparse.Namespace) -> int:
     from raytrack.config import load_experiment
     from raytrack.config.resolve import fixed_run
 
-    experiment = load_experiment(args.experiment)
+    experiment = load_experiment(args.experiment, overrides=args.set)
     try:
         experiment = fixed_run(experiment)
     except ValueError as err:
@@ -86,12 +101,14 @@ def _run_sweep(experiment: Any, args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from raytrack.tune.best_artifacts import log_best_artifacts
     from raytrack.tune.tuner import Sweep, final_prune, init_ray, restore_tuner
 
     sweep = Sweep.load(args.sweep)
     init_ray(args.address)
     results = restore_tuner(sweep).fit()
     code = _finish(results, sweep)
+    log_best_artifacts(sweep.experiment_model(), sweep.path, Path(sweep.storage_root))
     final_prune(sweep)
     return code
 
