@@ -30,15 +30,48 @@ CHECKPOINT_PATH_METRIC = "checkpoint_path"  # how Ray's TuneReportCallback passe
 
 @dataclass(frozen=True)
 class SweepSummary:
+    """A sweep's results in memory; :func:`write_summary` writes them as the files above.
+
+    ``best_yaml`` is where the best experiment is (or would be) written; ``history`` holds every
+    epoch of every trial, ``best`` the content of ``best.json`` and ``best_experiment`` that of
+    ``best.yaml`` (``None`` when no trial reported the metric).
+    """
+
     trials: pd.DataFrame
     best_yaml: Path | None
     best_checkpoint: str | None
     best_value: float | None
+    history: pd.DataFrame | None = None
+    best: dict[str, Any] | None = None
+    best_experiment: Any = None
 
 
 def summarize_results(results: Iterable[Any], sweep: Any) -> SweepSummary:
-    """Write the sweep's result files (see module docstring) from a Ray Tune ``ResultGrid``."""
-    from raytrack.config import dump_experiment, fixed_experiment
+    """Compute the sweep's results from a Ray Tune ``ResultGrid`` and write its result files."""
+    summary = compute_summary(results, sweep)
+    write_summary(summary, sweep.path)
+    return summary
+
+
+def write_summary(summary: SweepSummary, out: Path) -> None:
+    """Write ``summary`` into the sweep directory ``out`` (see the module docstring)."""
+    from raytrack.config import dump_experiment
+
+    out = Path(out)
+    summary.trials.to_parquet(out / "trials.parquet")
+    summary.trials.to_csv(out / "trials.csv", index=False)
+    if summary.history is not None:
+        summary.history.to_parquet(out / "history.parquet")
+        summary.history.to_csv(out / "history.csv", index=False)
+    if summary.best is None:
+        return
+    dump_experiment(summary.best_experiment, out / "best.yaml")
+    (out / "best.json").write_text(json.dumps(summary.best, indent=1, default=str))
+
+
+def compute_summary(results: Iterable[Any], sweep: Any) -> SweepSummary:
+    """The sweep's results from a Ray Tune ``ResultGrid``, reading files only (writes nothing)."""
+    from raytrack.config import fixed_experiment
     from raytrack.tune.early_stops import early_stopped
 
     experiment = sweep.experiment_model()
@@ -86,18 +119,11 @@ def summarize_results(results: Iterable[Any], sweep: Any) -> SweepSummary:
     if best_column in trials:
         trials = trials.sort_values(best_column, ascending=(mode == "min"), na_position="last")
     trials = trials.reset_index(drop=True)
-    out = sweep.path
-    trials.to_parquet(out / "trials.parquet")
-    trials.to_csv(out / "trials.csv", index=False)
-    if histories:
-        history_all = pd.concat(histories, ignore_index=True)
-        history_all.to_parquet(out / "history.parquet")
-        history_all.to_csv(out / "history.csv", index=False)
+    history_all = pd.concat(histories, ignore_index=True) if histories else None
     if best_column not in trials or trials[best_column].isna().all():
-        return SweepSummary(trials, None, None, None)
+        return SweepSummary(trials, None, None, None, history_all)
     best = trials.iloc[0]
-    best_yaml = out / "best.yaml"
-    dump_experiment(fixed_experiment(experiment, configs[best["trial_id"]]), best_yaml)
+    best_yaml = Path(sweep.path) / "best.yaml"
     summary = {
         "trial_id": best["trial_id"],
         "metric": metric,
@@ -108,8 +134,15 @@ def summarize_results(results: Iterable[Any], sweep: Any) -> SweepSummary:
         "config": configs[best["trial_id"]],
         "best_yaml": str(best_yaml),
     }
-    (out / "best.json").write_text(json.dumps(summary, indent=1, default=str))
-    return SweepSummary(trials, best_yaml, best["checkpoint"], float(best[best_column]))
+    return SweepSummary(
+        trials,
+        best_yaml,
+        best["checkpoint"],
+        float(best[best_column]),
+        history_all,
+        summary,
+        fixed_experiment(experiment, configs[best["trial_id"]]),
+    )
 
 
 def leaderboard(summary: SweepSummary, metric: str, limit: int = 10) -> str:

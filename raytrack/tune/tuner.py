@@ -24,10 +24,12 @@ from raytrack.config.search import epoch_budget, trial_epochs
 from raytrack.data.build import open_store, resolve_path, splits_of
 from raytrack.errors import UserError
 from raytrack.tune.preflight import preflight, sweep_taken
+from raytrack.tune.ray_session import connected_to_cluster, init_ray  # noqa: F401 (re-exported)
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
 from raytrack.tune.trainable import EXPERIMENT_KEY, run_trial, trial_dirname
 
 SWEEP_FILE = "sweep.json"
+OPTUNA_DB = "optuna.db"  # the stored Optuna study (see _searcher)
 
 
 @dataclass(frozen=True)
@@ -62,40 +64,6 @@ class Sweep:
 
     def experiment_model(self) -> Experiment:
         return load_dumped(self.experiment)
-
-
-def connected_to_cluster() -> bool:
-    """True when raytrack runs against an existing Ray cluster rather than one it started."""
-    return bool(os.environ.get("RAY_ADDRESS"))
-
-
-def init_ray(address: str | None = None) -> None:
-    """Connect to ``address`` / ``RAY_ADDRESS``, or start a local Ray with every core."""
-    import ray
-
-    from raytrack.redact import keep_secrets_out_of_runtime_envs
-
-    # A worker group that cannot be placed fails after this long instead of waiting forever.
-    os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "120")
-    # Train V2's controller polls its workers every 2 s, so each ray.train.report waited ~1 s
-    # and a DDP trial's end 4-5 s; polling every 0.25 s cut both (benchmarks/sweep_overhead.md).
-    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.25")
-    # Workers of a local Ray inherit these: raytrack prints its own progress.
-    os.environ.setdefault("WANDB_SILENT", "true")
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    # Ray's W&B callback blocks ~1 s on each trial's first result while that trial's queue
-    # actor starts; only warn about driver stalls well beyond that.
-    os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "5")
-    keep_secrets_out_of_runtime_envs()  # Ray would log them (raytrack.redact)
-    if ray.is_initialized():
-        return
-    if address:
-        os.environ["RAY_ADDRESS"] = address
-    address = os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, configure_logging=False)
-    else:
-        ray.init(include_dashboard=False, configure_logging=False)
 
 
 def prepare_sweep(
@@ -157,10 +125,15 @@ def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
     return tune.with_resources(bound, trial_resources(experiment.train))
 
 
-def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
+def _searcher(experiment: Experiment, max_concurrent: int, sweep_dir: Path | None = None) -> Any:
     """The search algorithm; Tune's ``max_concurrent_trials`` only limits real Searchers, so the
     variant generator of random and grid search gets the limit itself. A fixed experiment (no
-    ``search``, e.g. a sweep's ``best.yaml``) has nothing for Optuna to sample: it runs as is."""
+    ``search``, e.g. a sweep's ``best.yaml``) has nothing for Optuna to sample: it runs as is.
+
+    Optuna's study is stored in ``<sweep_dir>/optuna.db`` (SQLite), named after the sweep, so
+    ``optuna-dashboard sqlite:///<sweep_dir>/optuna.db`` opens it. The storage pickles by its
+    URL (Optuna rebuilds the engine), so Tune's saved searcher state still restores on resume.
+    """
     tune_cfg = experiment.tune
     if uses_optuna(experiment):
         import optuna
@@ -168,8 +141,13 @@ def _searcher(experiment: Experiment, max_concurrent: int) -> Any:
 
         # TPE starts after a few random trials: a third of the budget, between 2 and 10.
         startup = min(10, max(2, tune_cfg.num_samples // 3))
+        stored = {}
+        if sweep_dir is not None:
+            url = f"sqlite:///{Path(sweep_dir).resolve() / OPTUNA_DB}"
+            stored = {"storage": optuna.storages.RDBStorage(url), "study_name": sweep_dir.name}
         return OptunaSearch(
-            sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed, n_startup_trials=startup)
+            sampler=optuna.samplers.TPESampler(seed=tune_cfg.seed, n_startup_trials=startup),
+            **stored,
         )
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -227,7 +205,11 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     callbacks.append(CheckpointPruner(sweep.path, tune_cfg.metric, tune_cfg.mode))
     if verbose >= 1:
         epochs_of = functools.partial(trial_epochs, experiment)
-        callbacks.append(ProgressPrinter(tune_cfg.metric, tune_cfg.mode, epochs_of))
+        callbacks.append(
+            ProgressPrinter(
+                tune_cfg.metric, tune_cfg.mode, epochs_of, planned_trials(domains, tune_cfg)
+            )
+        )
     concurrency = tune_cfg.max_concurrent_trials or default_concurrency(experiment.train, cluster)
     return tune.Tuner(
         _trainable(sweep, experiment),
@@ -235,7 +217,7 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
         tune_config=tune.TuneConfig(
             metric=tune_cfg.metric,
             mode=tune_cfg.mode,
-            search_alg=_searcher(experiment, concurrency),
+            search_alg=_searcher(experiment, concurrency, sweep.path),
             scheduler=_scheduler(experiment, sweep.path),
             num_samples=tune_cfg.num_samples,
             max_concurrent_trials=concurrency if uses_optuna(experiment) else None,
@@ -258,6 +240,15 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     )
 
 
+def planned_trials(domains: dict[str, Any], tune_cfg: Any) -> int:
+    """How many trials the sweep runs: ``num_samples`` times each grid entry's length."""
+    total = tune_cfg.num_samples
+    for domain in domains.values():
+        if isinstance(domain, dict) and "grid_search" in domain:
+            total *= len(domain["grid_search"])
+    return total
+
+
 def run_sweep(
     experiment: Experiment,
     *,
@@ -271,6 +262,7 @@ def run_sweep(
     Raises :class:`~raytrack.errors.UserError` listing every :func:`preflight` problem before
     anything is built or Ray starts.
     """
+    from raytrack.tune.best_artifacts import log_best_artifacts
     from raytrack.tune.results import summarize_results
 
     problems = preflight(experiment, name=name, address=address, overwrite=overwrite)
@@ -281,6 +273,7 @@ def run_sweep(
     init_ray(address)
     results = build_tuner(sweep, verbose=verbose).fit()
     summary = summarize_results(results, sweep)
+    log_best_artifacts(experiment, sweep.path, Path(sweep.storage_root))
     final_prune(sweep)
     remove_replaced(sweep)
     return sweep, summary
