@@ -103,7 +103,8 @@ fi
 # A DDP trial's worker group may wait for the autoscaler to add GPU nodes: minutes, not seconds.
 runtime_env=$(cat <<EOF
 {"excludes": [".git", ".venv", "**/__pycache__", "raytrack_results", "ray_results", "wandb", "mlruns", "mlflow.db", "benchmarks/_work"],
- "env_vars": {"PYTHONUNBUFFERED": "1", "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "$timeout_s"}}
+ "env_vars": {"PYTHONUNBUFFERED": "1", "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "$timeout_s",
+              "WANDB_SILENT": "true", "WANDB_CONSOLE": "off", "RAY_COLOR_PREFIX": "0"}}
 EOF
 )
 

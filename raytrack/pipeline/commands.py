@@ -36,7 +36,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--reference", help="store of the complete samples, when STORE is a later stage's output"
     )
     evaluate.add_argument("--out", help="directory for <evaluator>_summary.json and per-item CSV")
-    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--device", default="cpu", help="torch device, e.g. cuda:0 (default cpu)")
     evaluate.set_defaults(run=_evaluate)
 
     pipeline = subparsers.add_parser(
@@ -44,7 +44,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     pipeline.add_argument("pipeline", help="pipeline YAML (stages: experiment files in order)")
     pipeline.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS or local)")
-    pipeline.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    pipeline.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="0 quiet, 1 live progress lines (default), 2 also Ray Tune's own tables",
+    )
     pipeline.set_defaults(run=_pipeline)
 
     apply = subparsers.add_parser(
@@ -59,7 +65,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="override an evaluator setting of the pipeline (repeatable)",
     )  # fmt: skip
-    apply.add_argument("--device", default="cpu")
+    apply.add_argument("--device", default="cpu", help="torch device, e.g. cuda:0 (default cpu)")
     apply.set_defaults(run=_apply)
 
 

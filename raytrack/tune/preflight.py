@@ -1,7 +1,7 @@
 """Checks a sweep must pass before anything is simulated or Ray starts.
 
 The experiment file is valid (:mod:`raytrack.config`); these checks look at the machine and the
-disk: the sweep's storage can be written, its store exists (or its data source can build it) and is
+disk: the packages of the enabled loggers and searcher import, the sweep's storage can be written, its store exists (or its data source can build it) and is
 the one asked for, the sweep's name is a plain name not yet taken, and, on a local Ray, one trial's
 resources fit on this machine. ``raytrack validate`` runs them too, so a sweep that cannot run is
 found in a second, without a half-made sweep directory left behind.
@@ -80,12 +80,29 @@ def preflight(
         problem = name_problem(name) or (None if overwrite else sweep_taken(storage, name))
         if problem:
             problems.append(problem)
+    problems += missing_packages(experiment)
     problems += store_problems(experiment)
     if not (address or os.environ.get("RAY_ADDRESS")):  # a local Ray: this machine is the cluster
         problem = placement_problem(experiment.train, local_resources())
         if problem:
             problems.append(f"train: {problem}")
     return problems
+
+
+def missing_packages(experiment: Experiment) -> list[str]:
+    """Each logger and searcher the experiment enables whose package cannot be imported."""
+    import importlib.util
+
+    wanted = {
+        "logging.wandb.enabled": ("wandb", experiment.logging.wandb.enabled),
+        "logging.mlflow.enabled": ("mlflow", experiment.logging.mlflow.enabled),
+        "tune.searcher: optuna": ("optuna", experiment.tune.searcher == "optuna"),
+    }
+    return [
+        f"{setting} needs the {package} package, which is not installed (pip install {package})"
+        for setting, (package, enabled) in wanted.items()
+        if enabled and importlib.util.find_spec(package) is None
+    ]
 
 
 def store_problems(experiment: Experiment) -> list[str]:

@@ -401,6 +401,8 @@ def test_submit_sh_runs_a_real_sweep(ray_head):
             "bash", str(SUBMIT), ray_head.address, str(SMOKE.relative_to(ROOT)),
             "--run-dir", str(run_dir), "--submission-id", submission_id,
             "--name", "cluster-smoke",
+            # W&B on (offline): its logging actors must stay quiet in the job's log
+            "--set", "logging.wandb.enabled=true", "--set", "logging.wandb.mode=offline",
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=840,
     )  # fmt: skip
@@ -411,6 +413,9 @@ def test_submit_sh_runs_a_real_sweep(ray_head):
     )
     announced = re.search(r"raytrack: sweep directory (\S+)", logs)
     assert announced, f"no sweep directory announced:\n{logs[-3000:]}"
+    assert "\x1b[" not in logs, "terminal escapes in a job's log"
+    chatter = [line for line in logs.splitlines() if re.search(r"\bwandb\b", line, re.I)]
+    assert not chatter, "W&B printed into the job's log:\n" + "\n".join(chatter[:20])
     sweep = Path(announced[1])
     assert sweep.name == "cluster-smoke"
     # The relative storage path of the experiment was taken from --run-dir, the shared volume.

@@ -38,7 +38,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--truth-store", help="store with the complete events, when STORE holds selected hits only"
     )
     tracks.add_argument("--out", help="directory for tracks_summary.json and tracks_per_item.csv")
-    tracks.add_argument("--device", default="cpu")
+    tracks.add_argument("--device", default="cpu", help="torch device, e.g. cuda:0 (default cpu)")
     tracks.set_defaults(run=_tracks)
 
 
