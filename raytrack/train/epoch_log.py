@@ -56,6 +56,8 @@ def checkpoint_metrics(directory: str | Path) -> dict[str, Any] | None:
 def append_epoch(log: str | Path, metrics: Mapping[str, Any]) -> None:
     """Append one epoch's metrics to ``log`` as one line, flushed to disk."""
     line = json.dumps({k: _plain(v) for k, v in metrics.items()}, default=str) + "\n"
+    # Before a trial's first report Tune may not have made its directory on the storage yet.
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a", encoding="utf-8") as out:
         out.write(line)
         out.flush()

@@ -41,6 +41,10 @@ def test_records_are_read_once_per_epoch_and_torn_lines_are_skipped(tmp_path: Pa
     assert records[1]["val_auc"] == 0.65  # the epoch trained again: its last record
     assert records[2]["val_auc"] is None  # non-finite values are written as null
     assert read_epochs(tmp_path / "missing.jsonl") == []
+    # A trial's first record comes before its first report, when Tune may not have made the
+    # trial's directory on the storage yet.
+    append_epoch(tmp_path / "trial_new" / EPOCH_LOG, {"epoch": 1, "val_auc": 0.5})
+    assert read_epochs(tmp_path / "trial_new" / EPOCH_LOG) == [{"epoch": 1, "val_auc": 0.5}]
 
 
 def test_the_newest_complete_checkpoint_wins_and_missing_records_are_filled(tmp_path) -> None:
