@@ -73,7 +73,7 @@ def test_every_tracker_records_what_each_trial_really_ran(
     found = client.search_runs([experiment.experiment_id])
     (parent,) = [run for run in found if run.data.tags.get("raytrack.role") == "sweep"]
     children = [run for run in found if run is not parent]
-    assert parent.data.tags["sweep_dir"] == str(sweep) and "tune" in parent.data.tags["command"]
+    assert parent.data.tags["sweep_dir"] == str(sweep) and parent.data.tags["command"]
     assert parent.data.tags["best_trial_id"] == best["trial_id"]
     assert parent.data.metrics["best_val_auc"] == pytest.approx(best["value"])
     assert {run.data.tags["trial_id"] for run in children} == set(trials.index)

