@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -115,6 +115,9 @@ class TrainSection(Section):
     cpus_per_worker: float = Field(1.0, ge=0)
     gpus_per_worker: float = Field(0.0, ge=0)
     grad_clip: float | None = Field(None, gt=0)
+    precision: Literal["float32", "bfloat16"] = "float32"
+    """``bfloat16``: forward passes and losses under bfloat16 autocast (mixed precision, e.g. on
+    GPUs with bfloat16 tensor cores); weights, gradients and optimizer states stay float32."""
     seed: int = 0
     num_threads: int | None = Field(None, ge=1)
     """torch threads per worker; default: ``cpus_per_worker`` rounded up."""

@@ -40,7 +40,12 @@ from raytrack.train.rng import seed_everything, set_rng_state
 from raytrack.train.schedules import LearningRateSchedule
 from raytrack.train.session import LoopSession
 from raytrack.train.stages import Freezer, Stage, plan_stages
-from raytrack.train.steps import Optimizing, one_optimizer_epoch, several_optimizers_epoch
+from raytrack.train.steps import (
+    Optimizing,
+    autocast,
+    one_optimizer_epoch,
+    several_optimizers_epoch,
+)
 
 SHUFFLE_BUFFER_EVENTS = 64
 
@@ -99,7 +104,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             rng = load_rng(directory, session.rank)
             if rng is not None:
                 set_rng_state(rng)
-    run = Optimizing(model, optimizers, schedules, groups)
+    run = Optimizing(model, optimizers, schedules, groups, precision=train_cfg.precision)
     wrapped = _enter_stage(session, task, run, freezer, stages[stage_index], wrapped, several)
 
     metrics: dict[str, Any] = {}
@@ -111,7 +116,9 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             experiment, session, task, run, stage, epoch, several
         )
         trained = time.perf_counter()
-        val_metrics = _validate(session, unwrap(run.model), task, epoch, stage.batch_size)
+        val_metrics = _validate(
+            session, unwrap(run.model), task, epoch, stage.batch_size, run.precision
+        )
         lrs = (
             {f"lr_{name}": s.lr for name, s in schedules.items()}
             if several
@@ -259,14 +266,16 @@ def _train_epoch(
 
 @torch.no_grad()
 def _validate(
-    session: LoopSession, model: nn.Module, task: Task, epoch: int, batch_size: int
-) -> dict[str, float]:
+    session: LoopSession, model: nn.Module, task: Task, epoch: int, batch_size: int,
+    precision: str = "float32",
+) -> dict[str, float]:  # fmt: skip
     model.eval()
     totals: dict[str, torch.Tensor] = {}
     for batch, _ in prepared_batches(
         session.rows("val", epoch), task.prepare, task.collate, batch_size
     ):
-        stats = task.validation_step(model, move_to(batch, session.device))
+        with autocast(session.device, precision):
+            stats = task.validation_step(model, move_to(batch, session.device))
         for key, value in stats.items():
             value = value.detach().double()
             totals[key] = totals[key] + value if key in totals else value
