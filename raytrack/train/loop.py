@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -62,7 +63,9 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     entry = get_model(experiment.model.name, experiment.plugins)
     with building(experiment.model.name):
         model, task = entry.build(experiment.model.hparams, experiment.data.options)
-    _check_fits(experiment, task)
+    hparams = {name: hp.default for name, hp in entry.hyperparameters().items()}
+    hparams.update(experiment.model.hparams)
+    _check_fits(experiment, task, hparams)
     if session.context is not None:
         task.setup(session.context)
     if train_cfg.init_from is not None:
@@ -76,7 +79,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     wrapped = (frozenset(n for n, p in unwrap(model).named_parameters() if p.requires_grad), False)
     groups = parameter_groups(task, model)
     optimizers = build_optimizers(train_cfg, groups)
-    stages = plan_stages(train_cfg, task)
+    stages = plan_stages(train_cfg, task, hparams)
     freezer = Freezer(unwrap(model), stages)
     stage_index, stage_start, start_epoch, finished = 0, 0, 0, False
     schedules = {
@@ -186,10 +189,11 @@ def _init_from(model: nn.Module, where: str) -> None:
         ) from None
 
 
-def _check_fits(experiment: Experiment, task: Task) -> None:
-    """The run's ``train`` section against the task (optimizer and term names, metrics)."""
+def _check_fits(experiment: Experiment, task: Task, hparams: Mapping[str, Any]) -> None:
+    """The run's ``train`` section against the task (optimizer and term names, metrics) and
+    the model's hyperparameters (``hparams``, defaults included)."""
     metrics = ["train_loss", *(f"val_{name}" for name in task.metrics)]
-    problems = train_problems(experiment.train, type(task), metrics)
+    problems = train_problems(experiment.train, type(task), metrics, hparams)
     if problems:
         listed = "\n".join(
             f"  {format_path(('train', *loc))}: {message}" for loc, message in problems
