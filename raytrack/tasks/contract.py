@@ -134,7 +134,8 @@ def check_validation_is_additive(entry: Any) -> None:
     for key, total in whole.items():
         summed = first[key] + second[key]
         assert summed.shape == total.shape, f"statistic {key!r} changes shape with the batch"
-        assert torch.allclose(summed, total, rtol=1e-6, atol=1e-6), (
+        # float32 models: a batch's shape changes how BLAS blocks its sums (~1e-7 per operation)
+        assert torch.allclose(summed, total, rtol=1e-5, atol=1e-6), (
             f"statistic {key!r} is not additive: halves sum to {summed.flatten()[:6].tolist()}, "
             f"the whole batch gives {total.flatten()[:6].tolist()}"
         )
