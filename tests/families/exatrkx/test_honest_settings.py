@@ -254,3 +254,18 @@ def test_shipped_exatrkx_experiments_have_no_dormant_settings():
     ]
     for path in sorted(shipped):
         assert load_warnings(path) == [], path.name
+
+
+@pytest.mark.parametrize(
+    "options, error",
+    [("pt_background_cut: 1.0\nnoise: true", True), ("pt_background_cut: 1.0\nnoise: false", False),
+     ("pt_background_cut: 1.0", False), ("pt_background_cut: 0.0\nnoise: true", False)],
+)  # fmt: skip
+def test_noise_asked_for_beside_a_background_cut_is_an_error(tmp_path, options, error):
+    path = experiment_file(tmp_path, "exatrkx_filter", "hidden: 16", options=options)
+    if not error:
+        assert load_warnings(path) == []
+        return
+    (problem,) = load_error(path).problems
+    assert problem.path == "data.options.noise" and problem.line == line_of(path, "noise: true")
+    assert "removes the noise hits too" in problem.message
