@@ -1,7 +1,7 @@
 """Problems in an experiment, and pydantic's errors turned into them.
 
 A :class:`Problem` names where (the dotted path, the YAML line) and what; a
-:class:`ConfigError` carries every problem of one file. Messages say the kind first (``unknown
+:class:`ConfigError` carries every problem of one file, a :class:`ConfigWarning` one warning. Messages say the kind first (``unknown
 key``, ``wrong type``, ``out of range``), then the rule and the value.
 """
 
@@ -30,14 +30,33 @@ class Problem:
 
 
 class ConfigError(ValueError):
-    """An invalid experiment; :attr:`problems` lists every problem found, by line."""
+    """An invalid experiment; :attr:`problems` lists every problem found, by line, and
+    :attr:`warnings` the settings that would change nothing (listed after the problems)."""
 
-    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: list[Problem],
+        source: str | None = None,
+        warnings: list[Problem] | None = None,
+    ) -> None:
         self.problems = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+        self.warnings = sorted(warnings or [], key=lambda p: (p.line is None, p.line or 0))
         self.source = source
         count = len(self.problems)
         head = f"{source or 'experiment'}: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head, *(p.format(source) for p in self.problems)]))
+        shown = [Problem(w.path, f"warning: {w.message}", w.line) for w in self.warnings]
+        super().__init__("\n".join([head, *(p.format(source) for p in [*self.problems, *shown])]))
+
+
+class ConfigWarning(UserWarning):
+    """A setting that validates but changes nothing here (dormant under the experiment's regime):
+    :attr:`problem` says where and why."""
+
+    def __init__(self, problem: Problem, source: str | None = None) -> None:
+        self.problem = problem
+        self.source = source
+        shown = Problem(problem.path, f"warning: {problem.message}", problem.line)
+        super().__init__(shown.format(source))
 
 
 _RANGE_ERRORS = {

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from raytrack.config.errors import ConfigError, Problem
+from raytrack.config.errors import ConfigError, ConfigWarning, Problem
 from raytrack.config.overrides import apply_overrides, overridden_keys
 from raytrack.config.paths import Loc, format_path
 from raytrack.config.resolve import experiment_to_dict
 from raytrack.config.schema import Experiment
-from raytrack.config.validate import validate_experiment
+from raytrack.config.validate import check_experiment
 
 
 def yaml_lines(node: yaml.Node | None) -> tuple[dict[str, int], list[Problem]]:
@@ -89,21 +90,27 @@ def load_experiment(path: str | Path, overrides: Sequence[str] | None = None) ->
 
     ``overrides`` (``["train.max_epochs=2", ...]``, see :mod:`raytrack.config.overrides`) are
     applied to the file's data before validation; a problem at an overridden key names the
-    override instead of a line of the file.
+    override instead of a line of the file. Each warning (a setting its regime leaves dormant)
+    is issued as a :class:`ConfigWarning` (``raytrack validate`` lists them).
     """
     data, lines, duplicates = read_yaml(path)
     if overrides and isinstance(data, dict):  # a file that is no mapping fails validation
         data = apply_overrides(data, overrides)
         lines = _without_overridden(lines, overridden_keys(overrides))
     try:
-        experiment = validate_experiment(data, source=str(path), lines=lines)
+        experiment, found = check_experiment(data, source=str(path), lines=lines)
     except ConfigError as err:
-        problems = err.problems
+        problems, found = err.problems, err.warnings
         if overrides:
             problems = _marked_overridden(problems, overridden_keys(overrides))
-        raise ConfigError(duplicates + problems, str(path)) from None
+            found = _marked_overridden(found, overridden_keys(overrides))
+        raise ConfigError(duplicates + problems, str(path), found) from None
     if duplicates:
         raise ConfigError(duplicates, str(path))
+    if overrides:
+        found = _marked_overridden(found, overridden_keys(overrides))
+    for problem in found:
+        warnings.warn(ConfigWarning(problem, str(path)), stacklevel=2)
     return experiment
 
 

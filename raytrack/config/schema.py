@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from raytrack.config.sections import raise_problems
 from raytrack.config.training import (  # noqa: F401  (the train section lives in its own module)
     OptimizerSection,
     SchedulerSection,
@@ -60,6 +67,12 @@ class DataSection(Section):
     split_seed: int = 0
     max_events: int | None = Field(None, ge=1)
     """Use only the first ``max_events`` samples of the store (before splitting)."""
+    train_split: tuple[int, int, int] | None = None
+    """Exa.TrkX's ``train_split``: numbers of training, validation and test samples, drawn at
+    random (``split_seed``) from the store's first ``sum(train_split)`` samples, as the
+    reference splits its first events. It sets ``max_events`` to the sum and ``split`` to the
+    fractions; the store must hold that many samples. The reference's one-split grid form
+    ``[[80, 10, 10]]`` is read too."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The model's dataset options (for tracking models: ``pt_signal_cut``, ``true_edges``, ...)."""
 
@@ -74,6 +87,51 @@ class DataSection(Section):
         if split[0] == 0 or split[1] == 0:
             raise ValueError(f"split needs training and validation events, but got {list(split)}")
         return split
+
+    @field_validator("train_split", mode="before")
+    @classmethod
+    def _one_split(cls, value: Any) -> Any:
+        """The reference's grid form ``[[80, 10, 10]]`` holds one split here; several are a
+        search (one sweep per split)."""
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+            if len(value) != 1:
+                raise ValueError(
+                    f"train_split takes one [train, val, test] of sample counts, but got "
+                    f"{len(value)} (the reference's grid of splits): run one sweep per split"
+                )
+            return value[0]
+        return value
+
+    @model_validator(mode="after")
+    def _counts_to_split(self) -> DataSection:
+        if self.train_split is None:
+            return self
+        counts, at = self.train_split, ("train_split",)
+        total = sum(counts)
+        if min(counts) < 0 or counts[0] == 0 or counts[1] == 0:
+            why = f"train_split needs training and validation samples, but got {list(counts)}"
+            raise_problems(type(self).__name__, [(at, why)])
+        fractions = tuple(c / total for c in counts)
+        given, problems = self.model_fields_set, []
+        if "split" in given and any(abs(a - b) > 1e-9 for a, b in zip(self.split, fractions)):
+            why = f"train_split {list(counts)} and split {list(self.split)} disagree: give one"
+            problems.append((at, why))
+        if "max_events" in given and self.max_events != total:
+            problems.append((at, f"train_split {list(counts)} uses the first {total} samples, "
+                             f"but max_events is {self.max_events}: give one"))  # fmt: skip
+        raise_problems(type(self).__name__, problems)
+        self.split, self.max_events = fractions, total  # type: ignore[assignment]
+        return self
+
+    @model_serializer(mode="wrap")
+    def _counts_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """With ``train_split``, a dump keeps the counts, not the split and max_events derived
+        from them (so that a later change of the counts, e.g. a search, is not contradicted)."""
+        data = handler(self)
+        if self.train_split is not None:
+            data.pop("split", None)
+            data.pop("max_events", None)
+        return data
 
 
 class SearchParam(Section):

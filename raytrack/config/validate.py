@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -22,6 +22,7 @@ from raytrack.config.cross_checks import (
     train_task_problems,
     tune_problems,
 )
+from raytrack.config.dormant import dormant_findings
 from raytrack.config.errors import ConfigError, Problem, pydantic_errors, pydantic_message
 from raytrack.config.lookup import lookup
 from raytrack.config.paths import (
@@ -42,19 +43,35 @@ from raytrack.config.search import Spec, parse_param
 from raytrack.config.training import train_problems
 
 
+class Checked(NamedTuple):
+    """A valid experiment and the warnings about it (settings dormant under its regime)."""
+
+    experiment: Experiment
+    warnings: list[Problem]
+
+
 def validate_experiment(
     raw: Any, *, source: str | None = None, lines: Mapping[str, int] | None = None
 ) -> Experiment:
     """Validate a parsed experiment file; raise :class:`ConfigError` listing every problem.
 
     ``lines`` maps dotted paths (as :func:`raytrack.config.paths.format_path` writes them) to
-    line numbers; a problem gets the line of its path or of its nearest ancestor.
+    line numbers; a problem gets the line of its path or of its nearest ancestor. Warnings are
+    dropped: :func:`check_experiment` returns them.
     """
+    return check_experiment(raw, source=source, lines=lines).experiment
+
+
+def check_experiment(
+    raw: Any, *, source: str | None = None, lines: Mapping[str, int] | None = None
+) -> Checked:
+    """:func:`validate_experiment` that also returns the warnings, each with its path and line:
+    a hyperparameter set where its regime leaves it dormant (:mod:`raytrack.config.dormant`)."""
     checker = _Checker(raw, lines or {})
     experiment = checker.run()
     if checker.problems or experiment is None:
-        raise ConfigError(checker.problems, source)
-    return experiment
+        raise ConfigError(checker.problems, source, checker.warnings)
+    return Checked(experiment, checker.warnings)
 
 
 class _Checker:
@@ -62,9 +79,11 @@ class _Checker:
         self.raw = raw
         self.lines = lines
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.search_keys: dict[str, str] = {}
         self.entry: Any = None
 
-    def add(self, loc: Loc, message: str) -> None:
+    def add(self, loc: Loc, message: str, *, warning: bool = False) -> None:
         line = next(
             (
                 self.lines[p]
@@ -74,8 +93,9 @@ class _Checker:
             None,
         )
         problem = Problem(format_path(loc), message, line)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        found = self.warnings if warning else self.problems
+        if problem not in found:
+            found.append(problem)
 
     def setting(self, path: str) -> Any:
         """The schema setting at ``path`` validated on its own: its default when absent, ``None``
@@ -128,6 +148,8 @@ class _Checker:
         specs = self.check_search(ns)
         if fixed is not None and entry is not None:
             self.check_required(entry, fixed, specs)
+            for kind, loc, message in dormant_findings(entry, fixed, specs, self.search_keys):
+                self.add(loc, message, warning=kind == "warning")
         searched = specs.get("train.max_epochs")
         epochs = [value for _, value in searched[1].samples()] if searched else None
         for loc, message in (
@@ -252,6 +274,7 @@ class _Checker:
                     self.add(loc + sub + vloc, message)
                     bad = True
             keys[target.canonical] = str(key)
+            self.search_keys[target.canonical] = str(key)
             if not bad:
                 by_path[target.canonical] = (target, spec)
         return by_path

@@ -140,6 +140,11 @@ def splits_of(data: DataSection, store: Any) -> Splits:
     from raytrack.store.stream import split_ids
 
     ids = list(store.ids())
+    if data.train_split is not None and len(ids) < sum(data.train_split):
+        raise ValueError(
+            f"data.train_split {list(data.train_split)} needs {sum(data.train_split)} samples, "
+            f"but the store at {store.path} holds {len(ids)}"
+        )
     if data.max_events is not None:
         ids = ids[: data.max_events]
     train, val, test = split_ids(ids, data.split, data.split_seed)

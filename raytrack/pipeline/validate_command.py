@@ -4,6 +4,8 @@ An experiment file is validated completely (schema, model, hyperparameters, regi
 data source and options, search space, tuner and training settings), then checked against this
 machine and its disk as ``tune`` would before starting (:mod:`raytrack.tune.preflight`). A
 pipeline file (one with ``stages:``) is validated with every stage file and its evaluator.
+Warnings (a setting its regime leaves dormant) are listed after the file's verdict; they do not
+fail it.
 """
 
 from __future__ import annotations
@@ -91,17 +93,27 @@ def check(path: str, address: str | None, overrides: list[str] | None = None) ->
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from raytrack.config.errors import ConfigError
+    import warnings
+
+    from raytrack.config.errors import ConfigError, ConfigWarning
     from raytrack.errors import USER_ERRORS, one_line
 
     status = 0
     for path in args.files:
-        try:
-            print(f"{path}: {check(path, args.address, args.set)}")
-        except ConfigError as err:
-            print(err)
-            status = 1
-        except USER_ERRORS as err:
-            print(f"{path}: {one_line(err)}")
-            status = 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConfigWarning)
+            try:
+                print(f"{path}: {check(path, args.address, args.set)}")
+            except ConfigError as err:
+                print(err)
+                status = 1
+            except USER_ERRORS as err:
+                print(f"{path}: {one_line(err)}")
+                status = 1
+        # settings dormant under the file's regime (a pipeline may load a stage twice)
+        shown = dict.fromkeys(str(w.message) for w in caught if w.category is ConfigWarning)
+        for line in shown:
+            print(line)
+        for other in (w for w in caught if w.category is not ConfigWarning):
+            warnings.showwarning(other.message, other.category, other.filename, other.lineno)
     return status

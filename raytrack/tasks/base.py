@@ -63,6 +63,30 @@ class TaskContext:
     world_size: int = 1
 
 
+@dataclass(frozen=True)
+class Needs:
+    """When a hyperparameter acts: only while another hyperparameter, ``setting``, holds
+    ``value``, a keyword of a regime-like list (``Needs("regime", "rp")``) or, for a single value,
+    equal to it (``Needs("input_graph", "geometric")``), and while the list holds none of
+    ``unless``. Validation (:mod:`raytrack.config.dormant`) warns about a value set where it
+    cannot act and refuses a search that varies it there.
+    """
+
+    setting: str
+    value: Any
+    unless: tuple[Any, ...] = ()
+    """Keywords of the same list that switch the hyperparameter off again."""
+    inert: tuple[Any, ...] = ()
+    """Values of the hyperparameter that mean "off" (``cell_channels: 0``): never dormant."""
+
+    def acts(self, setting_value: Any) -> bool:
+        """Whether the hyperparameter acts when ``setting`` is ``setting_value``."""
+        if isinstance(setting_value, (list, tuple, set, frozenset)):
+            held = set(setting_value)
+            return self.value in held and not held & set(self.unless)
+        return bool(setting_value == self.value)
+
+
 class NoDataOptions(BaseModel):
     """The dataset options of families whose data need none."""
 
@@ -81,6 +105,11 @@ class Task(ABC):
 
     Options: ClassVar[type[BaseModel]] = NoDataOptions
     """The family's dataset options (the experiment's ``data.options``), a pydantic model."""
+
+    needs: ClassVar[Mapping[str, Needs]] = {}
+    """Hyperparameters that act only under a setting of another (a regime keyword, a mode), by
+    name: e.g. ``{"randomisation": Needs("regime", "rp")}``. Validation warns when such a value
+    is set where it changes nothing and refuses a search that varies it there."""
 
     loss_terms: ClassVar[Mapping[str, str]] = {"loss": "model"}
     """Each loss term :meth:`training_step` returns → the optimizer that minimises it."""

@@ -52,13 +52,13 @@ from raytrack.families.exatrkx.edge_labels import edges_in, node_features
 from raytrack.families.exatrkx.filter_inputs import EMBEDDING_PREFIX
 from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
 from raytrack.families.exatrkx.neighbors import radius_knn, unique_pairs
+from raytrack.families.exatrkx.options import ExaTrkXDataOptions
 from raytrack.families.tracking.edge_metrics import efficiency_purity
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.event_store import GRAPH_COLUMNS
-from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options, signal_edges, true_edges
 from raytrack.store.columns import Column
-from raytrack.tasks.base import Row, Task
+from raytrack.tasks.base import Needs, Row, Task
 
 Regime = Literal["ci", "norm", "query_all_points", "query_noise_points", "hnm", "low_purity", "rp"]
 """Regime keywords of the embedding stage (see the module documentation and the model)."""
@@ -91,14 +91,26 @@ class EmbeddingTask(Task):
         points_per_batch: most queries per event.
         randomisation: random pairs per query (``rp``), the reference's spelling;
             ``randomization`` is accepted as an alias (set at most one).
-        r_train, knn: radius and neighbour limit of the hard-negative search (``hnm``).
+        r_train, knn: radius and neighbour limit of the hard-negative search (``hnm``; with
+            ``low_purity`` the search takes 500 neighbours and ``knn`` is not used).
+
+    :attr:`needs` lists the settings that act only under a regime keyword (``cell_channels``
+    under ``ci``, ``randomisation`` under ``rp``, ``r_train`` and ``knn`` under ``hnm``):
+    validation warns when one is set without it and refuses a search that varies it there.
         r_val, knn_val: the graph built for validation and, by default, inference.
         r_test, knn_test: the graph of :meth:`infer` (``None``: ``r_val`` / ``knn_val``).
         target_efficiency: signal efficiency at which ``target_radius`` and ``target_purity``
             are measured.
     """
 
-    Options = TrackingDataOptions
+    Options = ExaTrkXDataOptions
+    needs = {
+        "cell_channels": Needs("regime", "ci", inert=(0,)),
+        "randomisation": Needs("regime", "rp"),
+        "randomization": Needs("regime", "rp"),
+        "r_train": Needs("regime", "hnm"),
+        "knn": Needs("regime", "hnm", unless=("low_purity",)),  # low_purity searches 500
+    }
     metrics = (
         "loss",
         "efficiency",
@@ -110,7 +122,7 @@ class EmbeddingTask(Task):
         "target_purity",
         "target_edges_per_event",
     )
-    options: TrackingDataOptions
+    options: ExaTrkXDataOptions
 
     @validate_call
     def __init__(
@@ -154,7 +166,7 @@ class EmbeddingTask(Task):
                 f"target_efficiency must be within (0, 1], but got {target_efficiency}"
             )
         self.target_efficiency = float(target_efficiency)
-        self.options = TrackingDataOptions()
+        self.options = ExaTrkXDataOptions()
 
     # -- data --------------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from raytrack.families.exatrkx.filter_training import (
     signal_hit_edges,
 )
 from raytrack.families.exatrkx.hparams import CellChannels, EmbChannels, InChannels, SpatialChannels
+from raytrack.families.exatrkx.options import ExaTrkXDataOptions
 from raytrack.families.tracking.edge_metrics import (
     EDGE_CLASSIFIER_METRICS,
     edge_classifier_metrics,
@@ -65,7 +66,6 @@ from raytrack.families.tracking.edge_metrics import (
 )
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.event_store import GRAPH_COLUMNS
-from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
 from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task
@@ -101,9 +101,9 @@ class FilterTask(Task):
         cell_channels: cell features per hit under ``ci`` (the reference's 9 with cells).
     """
 
-    Options = TrackingDataOptions
+    Options = ExaTrkXDataOptions
     metrics = ("loss", *EDGE_CLASSIFIER_METRICS, "kept_fraction")
-    options: TrackingDataOptions
+    options: ExaTrkXDataOptions
 
     @validate_call
     def __init__(
@@ -144,7 +144,7 @@ class FilterTask(Task):
         self.emb_channels = emb_channels
         self.spatial_channels = spatial_channels
         self.cell_channels = cell_channels if ci else 0
-        self.options = TrackingDataOptions()
+        self.options = ExaTrkXDataOptions()
 
     # -- data --------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from raytrack.families.exatrkx.edge_labels import (
 )
 from raytrack.families.exatrkx.geometric_graph import GeometricGraphBuilder
 from raytrack.families.exatrkx.hparams import CellChannels, SpatialChannels
+from raytrack.families.exatrkx.options import ExaTrkXDataOptions
 from raytrack.families.tracking.edge_metrics import (
     EDGE_CLASSIFIER_METRICS,
     edge_classifier_metrics,
@@ -45,10 +46,9 @@ from raytrack.families.tracking.edge_metrics import (
 )
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.event_store import GRAPH_COLUMNS
-from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
 from raytrack.store.columns import Column
-from raytrack.tasks.base import Row, Task
+from raytrack.tasks.base import Needs, Row, Task
 
 Regime = Literal["pid", "weighting"]
 """``pid``: target = same particle; ``weighting``: per-edge loss weights from hit weights."""
@@ -72,9 +72,14 @@ class InteractionGNNTask(Task):
             output), keeping the edges whose hits survive the dataset options.
     """
 
-    Options = TrackingDataOptions
+    Options = ExaTrkXDataOptions
+    needs = {
+        name: Needs("input_graph", "geometric")
+        for name in ("phi_slope_max", "z0_max", "deta_max", "layer_pairs")
+    }
+    """The constructor's windows act only when it builds the graph (a stored graph is kept)."""
     metrics = ("loss", *EDGE_CLASSIFIER_METRICS)
-    options: TrackingDataOptions
+    options: ExaTrkXDataOptions
 
     @validate_call
     def __init__(
@@ -100,7 +105,7 @@ class InteractionGNNTask(Task):
         self.builder = GeometricGraphBuilder(
             layer_pairs, phi_slope_max=phi_slope_max, z0_max=z0_max, deta_max=deta_max
         )
-        self.options = TrackingDataOptions()
+        self.options = ExaTrkXDataOptions()
 
     # -- data --------------------------------------------------------------------------------
 

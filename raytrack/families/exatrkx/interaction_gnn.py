@@ -27,6 +27,17 @@ from raytrack.families.exatrkx.mlp import Activation, SplitInputMLP, make_mlp
 Aggregation = Literal["sum", "mean", "max", "sum_max", "mean_max", "mean_sum"]
 """How edge latents are aggregated at their target hit (``sum_max``: both, concatenated)."""
 
+Initialization = Literal[
+    "uniform_",
+    "normal_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+]
+"""``torch.nn.init`` functions the reference's ``initialization`` names (its
+``reset_parameters`` calls the named one on every ``Linear`` weight and zeroes the biases)."""
+
 Precision = Literal["float32", "bfloat16"]
 """Arithmetic of the MLPs: ``bfloat16`` runs them under autocast (the residual streams, the
 aggregations and the output stay float32)."""
@@ -88,6 +99,11 @@ class InteractionGNN(nn.Module):
         precision: ``bfloat16`` runs the MLPs under bfloat16 autocast (see :data:`Precision`):
             about twice as fast on CPUs with AVX512-BF16/AMX and on GPUs, half the activation
             memory; ``float32`` is the reference's arithmetic.
+        initialization: the ``torch.nn.init`` function (reference spelling, e.g.
+            ``xavier_uniform_``) applied to the weight of every ``Linear`` layer, with every bias
+            set to 0, as the reference's ``reset_parameters`` does (defined there but never
+            called; here it is applied when the model is built, before any checkpoint loads);
+            ``None``: PyTorch's default initialisation of ``nn.Linear``.
 
     Shapes:
         - input ``x``: ``(N, spatial_channels + cell_channels)``, ``edge_index``: ``(2, E)``
@@ -112,6 +128,7 @@ class InteractionGNN(nn.Module):
         directed: bool = False,
         checkpointing: bool = False,
         precision: Precision = "float32",
+        initialization: Initialization | None = None,
     ) -> None:
         super().__init__()
         self.in_channels = spatial_channels + cell_channels
@@ -143,6 +160,17 @@ class InteractionGNN(nn.Module):
         self.output_edge_classifier = SplitInputMLP(
             [h, h, h], [h] * nb_edge_layer + [1], output_activation=None, **kw
         )
+        if initialization is not None:
+            self.reset_parameters(initialization)
+
+    @torch.no_grad()
+    def reset_parameters(self, initialization: Initialization) -> None:
+        """``torch.nn.init.<initialization>`` on every ``Linear`` weight; every bias 0."""
+        init = getattr(nn.init, initialization)
+        for layer in self.modules():
+            if type(layer) is nn.Linear:
+                init(layer.weight)
+                layer.bias.zero_()
 
     # -- message passing ------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ the same directory, when present, adds the Exa.TrkX cell features (:mod:`raytrac
 
 Both TrackML challenge phases and ACTS' CSV output are read:
 
-- hits with or without ``volume_id, layer_id, module_id`` (missing ids are stored as -1);
+- hits must carry ``volume_id, layer_id, module_id``: every truth graph, the geometric graph
+  and the cell features place hits by them, so a hits file without them (or with a hit
+  lacking one) is an error naming the file, the column and, for a missing value, the line;
 - truth with or without ``weight`` (and with or without ``tx..tpz``, which are not stored);
 - particles with or without ``particle_type``; the ACTS name ``eventNNN-fatras-particles.csv``
   (or ``-particles_initial.csv``) stands in for ``-particles.csv``; a missing ``nhits`` is
@@ -66,6 +68,28 @@ def _find_file(
         names = " or ".join(f"{prefix}-{suffix}.csv[.gz]" for suffix in suffixes)
         raise FileNotFoundError(f"missing file {names} in {directory}")
     return None
+
+
+def _check_detector_ids(hits: pd.DataFrame, path: Path) -> None:
+    """Every hit has its ``volume_id, layer_id, module_id`` (made integer here), or an error
+    naming the file, the column and the line: without them the truth graphs would be empty."""
+    why = (
+        "every hit needs its detector ids (volume_id, layer_id, module_id): the truth graphs, "
+        "the geometric graph and the cell features place hits by them"
+    )
+    missing = [c for c in GEOMETRY_COLUMNS if c not in hits.columns]
+    if missing:
+        raise ValueError(f"{missing_columns_error(missing, path)}: {why}")
+    for column in GEOMETRY_COLUMNS:
+        numbers = pd.to_numeric(hits[column], errors="coerce")
+        bad = numbers.isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"file {path}, line {row + 2}, column {column!r}: {hits[column].iloc[row]!r} is "
+                f"not a detector id ({int(bad.sum())} hits lack one); {why}"
+            )
+        hits[column] = numbers.astype(np.int64)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -169,6 +193,7 @@ def read_trackml_event(
     filled: list[str] = []
 
     hits = _read_csv(hits_file, HIT_FILE_COLUMNS)
+    _check_detector_ids(hits, hits_file)
     truth = _read_csv(truth_file, TRUTH_FILE_COLUMNS)
     particles = _read_csv(particles_file, PARTICLE_FILE_COLUMNS)
     for frame, file in ((hits, hits_file), (truth, truth_file), (particles, particles_file)):
@@ -202,11 +227,6 @@ def read_trackml_event(
             stacklevel=2,
         )
         merged = merged[finite].reset_index(drop=True)
-    for name in GEOMETRY_COLUMNS:
-        if name not in merged.columns:
-            merged[name] = -1
-            filled.append(name)
-
     # Particles: a particle named 0 (ACTS) collides with the noise id and is renumbered.
     renumbered: dict[int, int] = {}
     if (particles["particle_id"] == 0).any():
@@ -257,12 +277,6 @@ def read_trackml_event(
     hit_columns = {name: hit_columns[name].astype(HIT_COLUMNS[name]) for name in HIT_COLUMNS}
 
     detector_frame = _resolve_detectors(directory, detectors)
-    if detector_frame is not None and cells_file is not None and "volume_id" in filled:
-        message = f"cell features need volume_id, layer_id and module_id, but {hits_file} has none"
-        if detectors is not None:
-            raise ValueError(message)
-        warnings.warn(f"{message}: event {prefix} is read without them", stacklevel=2)
-        detector_frame = None
     if detector_frame is not None and cells_file is not None:
         cells = _read_csv(cells_file, ("hit_id", "ch0", "ch1", "value"))
         hit_columns.update(cell_features(merged, cells, detector_frame, cells_file=str(cells_file)))

@@ -205,17 +205,30 @@ def test_missing_underivable_column_names_column_and_file(
         read_trackml_event(src, EVENT)
 
 
-def test_hits_without_geometry_ids_and_truth_extras(trackml_dir: Path, tmp_path: Path) -> None:
+def test_hits_without_detector_ids_are_an_error_naming_file_and_column(
+    trackml_dir: Path, tmp_path: Path
+) -> None:
+    """Missing ids used to be filled with -1, and every truth graph came out empty."""
     src = _copy_event(trackml_dir, tmp_path / "phase", EVENT, {
-        "hits": lambda f: f.drop(columns=["volume_id", "layer_id", "module_id"]),
+        "hits": lambda f: f.drop(columns=["layer_id", "module_id"]),
     })  # fmt: skip
-    event = read_trackml_event(src, EVENT, detectors=False)
-    assert event.meta["filled"] == ["volume_id", "layer_id", "module_id"]
-    assert np.all(event.hits["volume_id"] == -1)
-    with pytest.warns(UserWarning, match="cell features need volume_id"):
-        assert "leta" not in read_trackml_event(src, EVENT).hits
-    with pytest.raises(ValueError, match="cell features need volume_id"):
-        read_trackml_event(src, EVENT, detectors=src / "detectors.csv.gz")
+    (hits_file,) = src.glob(f"{EVENT}-hits.csv*")
+    with pytest.raises(ValueError) as caught:
+        read_trackml_event(src, EVENT, detectors=False)
+    message = str(caught.value)
+    assert message.startswith(f"missing columns 'layer_id', 'module_id' in file {hits_file}")
+    assert "truth graphs" in message
+
+    def blank_volume(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["volume_id"] = frame["volume_id"].astype(object)
+        frame.loc[3, "volume_id"] = None
+        return frame
+
+    src = _copy_event(trackml_dir, tmp_path / "blank", EVENT, {"hits": blank_volume})
+    (hits_file,) = src.glob(f"{EVENT}-hits.csv*")
+    expected = f"file {hits_file}, line 5, column 'volume_id'"
+    with pytest.raises(ValueError, match=expected):
+        read_trackml_event(src, EVENT, detectors=False)
 
 
 def test_missing_file_is_named(tmp_path: Path, trackml_dir: Path) -> None:
