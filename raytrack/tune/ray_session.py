@@ -52,4 +52,23 @@ def init_ray(address: str | None = None) -> None:
     elif address:
         ray.init(address=address, configure_logging=False)
     else:
-        ray.init(include_dashboard=False, configure_logging=False)
+        _start_local_ray()
+
+
+def _start_local_ray(attempts: int = 3) -> None:
+    """Start a local Ray; again when its raylet missed Ray's fixed 30 s registration window (a
+    machine under heavy load: seen with load averages above 20 on 2 cores)."""
+    import ray
+
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(include_dashboard=False, configure_logging=False)
+            return
+        except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception here
+            if "timed out during startup" not in str(err) or attempt == attempts:
+                raise
+            ray.shutdown()
+            print(
+                f"raytrack: Ray's node was slow to start ({err}); starting it again",
+                file=sys.stderr,
+            )
