@@ -46,6 +46,10 @@ COORDINATES = ("x", "y", "z")
 """The hit columns k-means runs on (mm), as in the reference (``X_DIM = [0, 1, 2]``)."""
 
 
+TRAINING_COLUMNS = ("hit_id", *COORDINATES, "particle_id", "p_particle_id", "p_vx", "p_vy", "p_vz")
+"""The stored columns training reads: positions, and what the node2node truth needs."""
+
+
 def hit_positions(event: Event) -> np.ndarray:
     """``(N, 3)`` float32 C-contiguous positions of an event's hits (faiss's input)."""
     return np.ascontiguousarray(
@@ -209,7 +213,6 @@ def train_from_store(store, key: VoxdynKey, *, verbose: bool = False) -> VoxdynC
     ``voxdyn_constructor(dir, key, functools.partial(train_from_store, store))``.
     """
     from raytrack.families.hypertrack.voxdyn_key import store_identity
-    from raytrack.families.tracking.event_store import read_event
 
     identity = store_identity(store)
     if identity != key.store:
@@ -222,5 +225,5 @@ def train_from_store(store, key: VoxdynKey, *, verbose: bool = False) -> VoxdynC
         raise VoxdynError(
             f"events {missing[:10]} of {key.describe()} are not in store {store.path}"
         )
-    events = (read_event(store, e) for e in key.events)
-    return train_voxdyn(events, key, verbose=verbose)
+    rows = store.iter_rows(key.events, columns=TRAINING_COLUMNS)
+    return train_voxdyn((Event.from_row(row) for row in rows), key, verbose=verbose)

@@ -37,6 +37,7 @@ __all__ = [
     "edge_statistics",
     "graph_metrics",
     "iter_candidate_edges",
+    "label_edges",
 ]
 
 DEFAULT_CHUNK_EDGES = 1 << 22
@@ -141,6 +142,26 @@ def _pair_keys(edges: np.ndarray, n: int) -> np.ndarray:
     return lo * n + hi
 
 
+def _truth_keys(event: Event, node2node: str) -> np.ndarray:
+    truth = node2node_edges(event, node2node)
+    truth = truth[:, truth[0] != truth[1]]
+    return np.unique(_pair_keys(truth, event.num_hits))
+
+
+def _is_true(keys: np.ndarray, truth_keys: np.ndarray) -> np.ndarray:
+    pos = np.searchsorted(truth_keys, keys)
+    found = pos < truth_keys.size
+    found[found] = truth_keys[pos[found]] == keys[found]
+    return found
+
+
+def label_edges(event: Event, edges: np.ndarray, node2node: str) -> np.ndarray:
+    """Whether each edge ``(2, E)`` (either direction) is a ``node2node`` truth edge: the GNN's
+    edge labels on the candidate graph (the reference's ``create_edge_label``)."""
+    edges = np.asarray(edges, np.int64).reshape(2, -1)
+    return _is_true(_pair_keys(edges, event.num_hits), _truth_keys(event, node2node))
+
+
 def edge_statistics(
     constructor: VoxdynConstructor, event: Event, *, node2node: str | None = None
 ) -> np.ndarray:
@@ -149,18 +170,11 @@ def edge_statistics(
     Truth is the ``node2node`` graph (default: the constructor's own) as unordered pairs.
     """
     kind = constructor.key.node2node if node2node is None else node2node
-    n = event.num_hits
-    truth = node2node_edges(event, kind)
-    truth = truth[:, truth[0] != truth[1]]
-    truth_keys = np.unique(_pair_keys(truth, n))
+    truth_keys = _truth_keys(event, kind)
     tp = candidates = 0
     for block in iter_candidate_edges(constructor, event):
-        keys = _pair_keys(block, n)
-        pos = np.searchsorted(truth_keys, keys)
-        hit = pos < truth_keys.size
-        hit[hit] = truth_keys[pos[hit]] == keys[hit]
-        tp += int(hit.sum())
-        candidates += keys.size
+        tp += int(_is_true(_pair_keys(block, event.num_hits), truth_keys).sum())
+        candidates += block.shape[1]
     return np.array([tp, candidates, truth_keys.size], np.float64)
 
 

@@ -12,6 +12,7 @@ from raytrack.families.hypertrack.voxdyn_edges import (
     edge_statistics,
     graph_metrics,
     iter_candidate_edges,
+    label_edges,
 )
 from raytrack.families.hypertrack.voxdyn_key import VoxdynError, VoxdynKey
 from raytrack.families.tracking.event import Event
@@ -140,6 +141,12 @@ def test_metrics_on_an_unseen_event(tiny):
         "edges_per_event": float(len(found)),
     }
     assert 0 < metrics["efficiency"] <= 1
+    edges = candidate_edges(constructor, event)
+    labels = label_edges(event, edges, "hyper")
+    assert labels.sum() == tp
+    assert np.array_equal(label_edges(event, edges[::-1], "hyper"), labels)  # either direction
+    pid = event.hits["particle_id"]
+    assert np.array_equal(labels, (pid[edges[0]] == pid[edges[1]]) & (pid[edges[0]] != 0))
 
 
 def test_max_edges_names_ncell(tiny):
