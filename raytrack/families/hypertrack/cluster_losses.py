@@ -1,6 +1,6 @@
-"""HyperTrack's cluster losses over the transformer's accepted clusters (``hyperaux.cluster_loss``).
+"""HyperTrack's cluster losses over the transformer's clusters (``hyperaux.cluster_loss``).
 
-For each accepted cluster (a :class:`~raytrack.families.hypertrack.pivot_clustering.ClusterAttempt`)
+For each cluster (a :class:`~raytrack.families.hypertrack.pivot_clustering.ClusterAttempt`)
 the *target object* is the most frequent truth label among its pivots (``meta_target:
 pivotmajor``) or among its members (``major``), ties to the smallest label; the target of a
 micrograph hit is 1 when it belongs to that object (all 0 when the object is noise, ``-1``).
@@ -18,7 +18,12 @@ micrograph hit is 1 when it belongs to that object (all 0 when the object is noi
     ``−ω_i`` for members outside it and 0 otherwise; ``ω`` is ``1/N`` for each of the event's
     ``N`` hits (or the normalised hit weights); summed over clusters, plus 1.
 
-No accepted cluster: both terms are 0.
+No cluster: both terms are 0.
+
+The reference scores the accepted clusters only. Then a transformer that rejects every attempt
+gets no gradient and stays there (a tiny event shows it: ``test_model.py``); passing the
+rejected attempts too (``result.clusters + result.rejected``, with ``K`` their total number)
+keeps the signal.
 """
 
 from __future__ import annotations

@@ -105,11 +105,13 @@ class HyperTrackNet(nn.Module):
 @dataclass
 class ClusteringResult:
     """Per-hit ``labels`` ``[N]`` (``-1``: none); for ``transformer`` also the accepted clusters
-    (what :func:`~raytrack.families.hypertrack.cluster_losses.cluster_losses` needs), the
-    number of transformer calls and per-hit pivot failures."""
+    and the rejected attempts (what
+    :func:`~raytrack.families.hypertrack.cluster_losses.cluster_losses` scores), the number of
+    transformer calls and per-hit pivot failures."""
 
     labels: torch.Tensor
     clusters: list[ClusterAttempt] = field(default_factory=list)
+    rejected: list[ClusterAttempt] = field(default_factory=list)
     trials: int = 0
     failures: torch.Tensor | None = None
 
@@ -148,7 +150,7 @@ def cluster_hits(
             edge_threshold=edge_threshold, min_graph=p["min_graph"], worker_split=p["worker_split"],
             params=p["transformer"], generator=generator,
         )  # fmt: skip
-        return ClusteringResult(res.labels, res.clusters, res.trials, res.failures)
+        return ClusteringResult(res.labels, res.clusters, res.rejected, res.trials, res.failures)
     if cluster == "cut":
         labels = cut_clustering(edge_index, edge_prob, n, edge_threshold, p["min_graph"])
     elif cluster == "dbscan":

@@ -103,11 +103,13 @@ class ClusterAttempt:
 
 @dataclass
 class TransformerClusters:
-    """Labels ``[N]`` (``-1``: no cluster), accepted clusters in order, transformer calls and
-    per-hit failure counts."""
+    """Labels ``[N]`` (``-1``: no cluster), accepted clusters in order, the transformer's
+    rejected attempts (fewer than ``min_cluster_size`` members), transformer calls and per-hit
+    failure counts."""
 
     labels: torch.Tensor
     clusters: list[ClusterAttempt] = field(default_factory=list)
+    rejected: list[ClusterAttempt] = field(default_factory=list)
     trials: int = 0
     failures: torch.Tensor | None = None
 
@@ -267,10 +269,15 @@ def _cluster_chunk(graphs, transformer, feats, norm, norm_T, p, result, generato
             logits = logits_all[k, : len(micro)]
             prob, chosen = _choose(torch.sigmoid(logits), transformer, p)
             chosen = chosen.cpu()
+            members = micro[chosen]
             if len(chosen) < p["min_cluster_size"]:
                 _fail(g, walk, result, p["max_failures"])
+                result.rejected.append(
+                    ClusterAttempt(
+                        logits, prob, g["glob"][micro], g["glob"][walk], g["glob"][members]
+                    )
+                )
                 continue
-            members = micro[chosen]
             g["active"][members] = False
             label = len(result.clusters)
             result.labels[g["glob"][members]] = label
