@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from raytrack.families.hypertrack.losses import binary_loss, options
+from raytrack.families.hypertrack.losses import binary_loss, options, widen
 from raytrack.families.hypertrack.pivot_clustering import ClusterAttempt
 
 CLUSTER_BCE_DEFAULTS: dict[str, Any] = {
@@ -94,28 +94,26 @@ def cluster_losses(
     n = len(truth)
     bce_sum, set_sum = 0.0, 0.0
     for c in clusters:
+        logits, prob = widen(c.logits), widen(c.prob)
         obj = target_object(truth[c.pivots if meta_target == "pivotmajor" else c.members])
-        target = ((truth[c.micrograph] == obj) & (obj >= 0)).to(c.logits.dtype).to(c.logits.device)
+        target = ((truth[c.micrograph] == obj) & (obj >= 0)).to(logits.dtype).to(logits.device)
+        w = torch.full_like(target, 1.0 / len(target))
         if pb["weights"]:
-            w = hit_weights[c.micrograph.to(hit_weights.device)].to(c.logits.dtype)
-            w = (w / w.sum()).to(c.logits.device)
-        else:
-            w = torch.full_like(target, 1.0 / len(target))
+            hw = hit_weights[c.micrograph.to(hit_weights.device)].to(logits.dtype).to(logits.device)
+            w = hw / hw.sum() if float(hw.sum()) > 0 else w  # all weightless: uniform
         bce_sum = bce_sum + binary_loss(
-            c.logits, target, w, pb["type"], pb["gamma"], pb["delta"], "sum"
+            logits, target, w, pb["type"], pb["gamma"], pb["delta"], "sum"
         )
         if pc["type"] == "intersect":
-            omega = (
-                (hit_weights / hit_weights.sum()).cpu()
-                if pc["weights"]
-                else torch.full((n,), 1.0 / n)
-            )
+            omega = torch.full((n,), 1.0 / n, dtype=torch.float64)
+            if pc["weights"] and float(hit_weights.sum()) > 0:
+                omega = (hit_weights / hit_weights.sum()).detach().cpu().double()
             sign = torch.zeros(n)
             sign[c.members] = torch.where((truth[c.members] == obj) & (obj >= 0), 1.0, -1.0)
-            w_micro = (sign * omega)[c.micrograph].to(c.prob.dtype).to(c.prob.device)
-            set_sum = set_sum - (w_micro * c.prob).sum()
+            w_micro = (sign * omega)[c.micrograph].to(prob.dtype).to(prob.device)
+            set_sum = set_sum - (w_micro * prob).sum()
         else:
-            set_sum = set_sum + set_loss(torch.sigmoid(c.logits), target, pc["type"], pc["smooth"])
+            set_sum = set_sum + set_loss(torch.sigmoid(logits), target, pc["type"], pc["smooth"])
     k = len(clusters)
     contrastive = set_sum + 1.0 if pc["type"] == "intersect" else set_sum / k
     return {"cluster_BCE": bce_sum / k, "cluster_contrastive": contrastive}

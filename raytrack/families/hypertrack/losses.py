@@ -54,6 +54,11 @@ EDGE_CONTRASTIVE_DEFAULTS: dict[str, Any] = {
 BINARY_LOSS_TYPES = ("Focal", "BCE", "BCE+Hinge")
 
 
+def widen(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 at least (losses of bfloat16/float16 outputs are computed in float32)."""
+    return t if t.dtype == torch.float64 else t.float()
+
+
 def options(params: Mapping[str, Any] | None, defaults: Mapping[str, Any], name: str) -> dict:
     """``defaults`` updated by ``params``; an unknown key is an error naming ``name``."""
     unknown = sorted(set(params or {}) - set(defaults))
@@ -107,7 +112,7 @@ def edge_bce_loss(
         if edge_index is None:
             raise ValueError("edge_BCE.remove_self_edges needs the edge_index")
         valid = edge_index[0] != edge_index[1]
-    logits, label = edge_logits[valid], label[valid]
+    logits, label = widen(edge_logits[valid]), label[valid].to(widen(edge_logits).dtype)
     weight = torch.ones_like(label)
     n_pos = int((label == 1).sum())
     if p["edge_balance"] and n_pos > 0:
@@ -141,7 +146,7 @@ def edge_contrastive_loss(
     lab, k = compact_labels(true_labels.to(edge_index.device))
     keep = torch.sigmoid(edge_logits) > p["min_prob"]
     src, dst = edge_index[0, keep], edge_index[1, keep]
-    s = torch.tanh(edge_logits[keep]) / p["tau"]
+    s = torch.tanh(widen(edge_logits[keep])) / p["tau"]
     a, b = lab[src], lab[dst]
     selected = torch.ones(k, dtype=torch.bool, device=lab.device)
     if k > p["sub_sample"]:

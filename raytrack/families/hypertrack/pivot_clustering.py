@@ -127,16 +127,28 @@ def fisher_threshold(prob: np.ndarray, grid: list[float]) -> float:
     return best
 
 
-def _local_adjacency(
-    glob: np.ndarray, edge_index: np.ndarray, prob: np.ndarray, num_nodes: int
-) -> torch.Tensor:
-    where = np.full(num_nodes, -1, dtype=np.int64)
-    where[glob] = np.arange(len(glob))
-    a, b = where[edge_index[0]], where[edge_index[1]]
-    inside = (a >= 0) & (b >= 0)
-    adj = torch.zeros(len(glob), len(glob))
-    adj[a[inside], b[inside]] = torch.from_numpy(prob[inside]).float()
-    return torch.maximum(adj, adj.T)
+def _local_adjacencies(
+    components: list[np.ndarray], edge_index: np.ndarray, prob: np.ndarray, num_nodes: int
+) -> list[torch.Tensor]:
+    """Each component's dense symmetric adjacency of edge probabilities (one pass over edges)."""
+    comp = np.full(num_nodes, -1, dtype=np.int64)
+    local = np.zeros(num_nodes, dtype=np.int64)
+    for c, glob in enumerate(components):
+        comp[glob] = c
+        local[glob] = np.arange(len(glob))
+    owner = comp[edge_index[0]]
+    inside = (owner >= 0) & (owner == comp[edge_index[1]])
+    order = np.argsort(owner[inside], kind="stable")
+    src, dst = local[edge_index[0][inside]][order], local[edge_index[1][inside]][order]
+    values = prob[inside][order]
+    bounds = np.searchsorted(owner[inside][order], np.arange(len(components) + 1))
+    out = []
+    for c, glob in enumerate(components):
+        sl = slice(bounds[c], bounds[c + 1])
+        adj = torch.zeros(len(glob), len(glob))
+        adj[src[sl], dst[sl]] = torch.from_numpy(values[sl]).float()
+        out.append(torch.maximum(adj, adj.T))
+    return out
 
 
 def _choose(
@@ -194,20 +206,19 @@ def transformer_clustering(
     )
     ei_np = ei.numpy()
     feats = torch.cat([z, x.to(z.dtype)], dim=-1)
+    adjacencies = _local_adjacencies(components, ei_np, prob, n)
     for chunk in np.array_split(
         np.arange(len(components)), max(1, min(worker_split, len(components)))
     ):
-        graphs = []
-        for c in chunk:
-            glob = components[c]
-            graphs.append(
-                {
-                    "glob": torch.from_numpy(glob),
-                    "adj": _local_adjacency(glob, ei_np, prob, n),
-                    "active": torch.ones(len(glob), dtype=torch.bool),
-                    "done": False,
-                }
-            )
+        graphs = [
+            {
+                "glob": torch.from_numpy(components[c]),
+                "adj": adjacencies[c],
+                "active": torch.ones(len(components[c]), dtype=torch.bool),
+                "done": False,
+            }
+            for c in chunk
+        ]
         _cluster_chunk(graphs, transformer, feats, norm, norm_T, p, result, generator)
     return result
 

@@ -42,7 +42,7 @@ def test_bad_blocks_name_the_key(graph, cluster, message):
         HyperTrackNet(graph, cluster)
 
 
-def test_training_forward_reaches_both_blocks_and_clusters_are_scored(event):
+def test_training_forward_reaches_both_blocks_and_clusters_are_scored(event, one_thread):
     torch.manual_seed(0)
     net = HyperTrackNet(SMALL_GRAPH, SMALL_CLUSTER)
     out = net(event["x"], event["edge_index"])
@@ -115,3 +115,36 @@ def test_scoring_accepted_clusters_only_can_stall(one_thread):
     # the reference's choice: once every attempt is rejected, no loss is left to learn from
     _, stalled = _train(40, with_rejected=False)
     assert stalled["n_clusters"] == 0
+
+
+def test_losses_of_bfloat16_outputs_are_computed_in_float32(event, one_thread):
+    from raytrack.families.hypertrack.losses import edge_contrastive_loss
+
+    torch.manual_seed(0)
+    net = HyperTrackNet(SMALL_GRAPH, SMALL_CLUSTER)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(event["x"], event["edge_index"])
+        res = cluster_hits(
+            "transformer", event["x"], event["edge_index"], out["edge_prob"], edge_threshold=0.3,
+            z=out["z"], transformer=net.transformer,
+        )  # fmt: skip
+    assert out["edge_logits"].dtype == torch.bfloat16
+    terms = {
+        "edge_BCE": edge_bce_loss(out["edge_logits"], event["edge_label"]),
+        "edge_contrastive": edge_contrastive_loss(
+            out["edge_logits"], event["edge_index"], event["labels"], event["weight"]
+        ),
+    }
+    weightless = torch.zeros_like(event["weight"])  # normalised weights fall back to uniform
+    terms.update(
+        cluster_losses(
+            res.clusters + res.rejected,
+            event["labels"],
+            weightless,
+            cluster_BCE={"weights": True},
+            cluster_contrastive={"weights": True},
+        )  # fmt: skip
+    )
+    for name, value in terms.items():
+        assert value.dtype == torch.float32 and torch.isfinite(value), name
+    total_loss(terms).backward()
