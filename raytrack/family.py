@@ -88,6 +88,10 @@ class ContractExample:
     rows: list[Mapping[str, Any]]
     """At least two rows: the suite splits a batch of them in halves."""
     options: Mapping[str, Any] = field(default_factory=dict)
+    context: Any = None
+    """A :class:`~raytrack.tasks.base.TaskContext`: what :meth:`~raytrack.tasks.base.Task.setup` gets before the rows are prepared, for a
+    task that prepares itself from its store (e.g. a graph constructor fitted on the training
+    samples); ``None``: setup is not called, as outside a sweep."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ def train_task_problems(entry: Any, setting: Setting) -> list[tuple[Loc, str]]:
         return []
     return [
         (("train", *loc), message)
-        for loc, message in train_problems(train, entry.task, allowed_metrics(entry))
+        for loc, message in train_problems(
+            train, entry.task, allowed_metrics(entry), entry.hyperparameters()
+        )
     ]
 
 

@@ -9,8 +9,9 @@ that need the model's task (its optimizer and loss term names, its metrics) are 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -49,13 +50,30 @@ __all__ = [
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
+HPARAM_REF = re.compile(r"hparams\.([A-Za-z_][A-Za-z0-9_]*)")
+"""A threshold given as a model hyperparameter (``above: hparams.auc_threshold``)."""
+
+
 class UntilSection(Section):
-    """End the stage after the first epoch whose ``metric`` is above (or below) a threshold."""
+    """End the stage after the first epoch whose ``metric`` is above (or below) a threshold.
+
+    The threshold is a number, or ``hparams.<name>``: the value of the model's hyperparameter
+    ``<name>`` in the run (so a sweep can search it; e.g. HyperTrack's ``auc_threshold``).
+    """
 
     metric: str
     """``train_loss`` or ``val_<metric of the task>``."""
-    above: float | None = None
-    below: float | None = None
+    above: float | str | None = None
+    below: float | str | None = None
+
+    @field_validator("above", "below")
+    @classmethod
+    def _number_or_hparam(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, str) and not HPARAM_REF.fullmatch(value):
+            raise ValueError(
+                f"a threshold is a number or 'hparams.<hyperparameter>', but got {value!r}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_threshold(self) -> UntilSection:
@@ -64,10 +82,32 @@ class UntilSection(Section):
             raise ValueError(f"until needs exactly one of above and below, but got {given}")
         return self
 
+    @property
+    def hparam(self) -> str | None:
+        """The hyperparameter the threshold names, if it names one."""
+        threshold = self.above if self.above is not None else self.below
+        match = HPARAM_REF.fullmatch(threshold) if isinstance(threshold, str) else None
+        return match.group(1) if match else None
+
+    def resolved(self, hparams: Mapping[str, Any]) -> UntilSection:
+        """This section with a ``hparams.<name>`` threshold replaced by its value in ``hparams``."""
+        name = self.hparam
+        if name is None:
+            return self
+        if not isinstance(hparams.get(name), (int, float)):
+            raise ValueError(
+                f"until: the threshold hparams.{name} needs a numeric hyperparameter {name!r}, "
+                f"but the run has {hparams.get(name)!r}"
+            )
+        side = "above" if self.above is not None else "below"
+        return self.model_copy(update={side: float(hparams[name])})
+
     def passed(self, value: float | None) -> bool:
         """Whether ``value`` passes the threshold (strictly; NaN and None never pass)."""
         if value is None or math.isnan(value):
             return False
+        if self.hparam is not None:
+            raise ValueError("until: resolve the hparams threshold first (UntilSection.resolved)")
         return value > self.above if self.above is not None else value < self.below  # type: ignore[operator]
 
 
@@ -115,6 +155,9 @@ class TrainSection(Section):
     cpus_per_worker: float = Field(1.0, ge=0)
     gpus_per_worker: float = Field(0.0, ge=0)
     grad_clip: float | None = Field(None, gt=0)
+    precision: Literal["float32", "bfloat16"] = "float32"
+    """``bfloat16``: forward passes and losses under bfloat16 autocast (mixed precision, e.g. on
+    GPUs with bfloat16 tensor cores); weights, gradients and optimizer states stay float32."""
     seed: int = 0
     num_threads: int | None = Field(None, ge=1)
     """torch threads per worker; default: ``cpus_per_worker`` rounded up."""
@@ -170,12 +213,18 @@ class TrainSection(Section):
         return self.optimizers.get(name, self.optimizer)
 
 
-def train_problems(train: TrainSection, task: type[Task], metrics: Sequence[str]) -> Problems:
+def train_problems(
+    train: TrainSection,
+    task: type[Task],
+    metrics: Sequence[str],
+    hyperparameters: Collection[str] | None = None,
+) -> Problems:
     """What in ``train`` does not fit ``task``: (location below ``train``, message) pairs.
 
     Keys of ``optimizers`` and of a stage's ``lr`` must be the task's optimizer names, keys of
     ``loss_weights`` its loss terms (and some term must keep a nonzero weight), ``until.metric``
-    one of ``metrics`` (the caller passes ``["train_loss", "val_<metric>", ...]``).
+    one of ``metrics`` (the caller passes ``["train_loss", "val_<metric>", ...]``), and a
+    ``hparams.<name>`` threshold one of ``hyperparameters`` (the model's; ``None``: unchecked).
     """
     optimizers, terms = list(task.optimizer_names()), list(task.loss_terms)
     owner = f" of task {task.__name__}"
@@ -203,4 +252,9 @@ def train_problems(train: TrainSection, task: type[Task], metrics: Sequence[str]
         if stage.until is not None and stage.until.metric not in metrics:
             why = unknown_message("metric", stage.until.metric, list(metrics), owner)
             problems.append(((*at, "until", "metric"), why))
+        name = stage.until.hparam if stage.until is not None else None
+        if name is not None and hyperparameters is not None and name not in hyperparameters:
+            side = "above" if stage.until.above is not None else "below"
+            why = unknown_message("hyperparameter", name, sorted(hyperparameters), " of the model")
+            problems.append(((*at, "until", side), why))
     return problems

@@ -288,7 +288,12 @@ class _Checker:
             train = trained.validate_python(substituted.get("train", {}))
             after = [
                 (("train", *loc), m)
-                for loc, m in train_problems(train, self.entry.task, allowed_metrics(self.entry))
+                for loc, m in train_problems(
+                    train,
+                    self.entry.task,
+                    allowed_metrics(self.entry),
+                    self.entry.hyperparameters(),
+                )  # fmt: skip
             ]
         found = []
         for loc, message in after:

@@ -21,6 +21,11 @@ Format versions: 2 is ``raytrack-sample-store``. Version 1 (``raytrack-event-sto
 all ``list<dtype>``) is read without conversion, as the groups ``hit``, ``particle`` and
 ``edge`` (:func:`raytrack.store.upgrade.metadata_from_v1`); ``raytrack store upgrade`` rewrites
 its ``meta.json``.
+
+Threads: a :class:`SampleStore` may be read from several threads at once. A pyarrow
+``ParquetFile`` may not (two threads reading one handle failed with "ReadRangeCache did not find
+matching cache entry", reported as a corrupt file), so each thread reads through its own handles,
+opened on its first read.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +128,9 @@ class SampleStore:
         self._columns = [self.schema.key, *self.schema.names]
         self._files = [self.path / info["name"] for info in self._meta["files"]]
         self._parquet = [self._open(file) for file in self._files]
+        self._local = threading.local()  # each thread's own handles (see the module docstring)
+        self._local.handles = list(self._parquet)
+        self._index_lock = threading.Lock()
         expected = [_signature(t) for t in self.schema.arrow_schema().types]
         for file, pf, info in zip(self._files, self._parquet, self._meta["files"]):
             if pf.metadata.num_rows != info["rows"]:
@@ -136,6 +145,15 @@ class SampleStore:
                     f"declares {_describe(self.schema.arrow_schema())}"
                 )
         self._index: dict[int, tuple[int, int, int]] | None = None
+
+    def _handle(self, f: int) -> pq.ParquetFile:
+        """This thread's handle on the ``f``-th file."""
+        handles = getattr(self._local, "handles", None)
+        if handles is None:
+            handles = self._local.handles = [None] * len(self._files)
+        if handles[f] is None:
+            handles[f] = self._open(self._files[f])
+        return handles[f]
 
     def _open(self, file: Path) -> pq.ParquetFile:
         if not file.is_file():
@@ -193,18 +211,20 @@ class SampleStore:
     # -- keys -----------------------------------------------------------------------------------
 
     def _build_index(self) -> dict[int, tuple[int, int, int]]:
-        if self._index is None:
-            index: dict[int, tuple[int, int, int]] = {}
-            for f, (file, pf) in enumerate(zip(self._files, self._parquet)):
-                for g in range(pf.num_row_groups):
-                    try:
-                        ids = pf.read_row_group(g, columns=[self.key]).column(0).to_numpy()
-                    except Exception as err:  # noqa: BLE001
-                        raise _read_error(file, err) from None
-                    for r, key in enumerate(ids.tolist()):
-                        index[key] = (f, g, r)
-            self._index = index
-        return self._index
+        with self._index_lock:
+            if self._index is None:
+                index: dict[int, tuple[int, int, int]] = {}
+                for f, file in enumerate(self._files):
+                    pf = self._handle(f)
+                    for g in range(pf.num_row_groups):
+                        try:
+                            ids = pf.read_row_group(g, columns=[self.key]).column(0).to_numpy()
+                        except Exception as err:  # noqa: BLE001
+                            raise _read_error(file, err) from None
+                        for r, key in enumerate(ids.tolist()):
+                            index[key] = (f, g, r)
+                self._index = index
+            return self._index
 
     def ids(self) -> list[int]:
         """The stored keys, in store order."""
@@ -250,7 +270,7 @@ class SampleStore:
         f, g, r = self._build_index()[key]
         read_columns = self._check_columns(columns)
         try:
-            table = self._parquet[f].read_row_group(g, columns=read_columns)
+            table = self._handle(f).read_row_group(g, columns=read_columns)
         except Exception as err:  # noqa: BLE001
             raise _read_error(self._files[f], err) from None
         one = table.slice(r, 1)
@@ -280,7 +300,9 @@ class SampleStore:
                 continue
             for g in sorted(groups[f]) if groups is not None else range(pf.num_row_groups):
                 try:
-                    table = pf.read_row_group(g, columns=read_columns)
+                    # this thread's handle, looked up per row group: a generator may be
+                    # consumed in another thread than the one that made it
+                    table = self._handle(f).read_row_group(g, columns=read_columns)
                 except Exception as err:  # noqa: BLE001
                     raise _read_error(file, err) from None
                 check_finite(table, self.finite_columns, where=f"Parquet file {file}: ")

@@ -50,6 +50,8 @@ def built(entry: Any) -> tuple[torch.nn.Module, Task, ContractExample]:
     torch.manual_seed(0)
     model, task = entry.build(example.hparams, example.options)
     assert isinstance(task, Task), f"the task of {entry.name!r} is not a raytrack Task"
+    if example.context is not None:
+        task.setup(example.context)
     return model, task, example
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -40,7 +41,12 @@ from raytrack.train.rng import seed_everything, set_rng_state
 from raytrack.train.schedules import LearningRateSchedule
 from raytrack.train.session import LoopSession
 from raytrack.train.stages import Freezer, Stage, plan_stages
-from raytrack.train.steps import Optimizing, one_optimizer_epoch, several_optimizers_epoch
+from raytrack.train.steps import (
+    Optimizing,
+    autocast,
+    one_optimizer_epoch,
+    several_optimizers_epoch,
+)
 
 SHUFFLE_BUFFER_EVENTS = 64
 
@@ -57,7 +63,9 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     entry = get_model(experiment.model.name, experiment.plugins)
     with building(experiment.model.name):
         model, task = entry.build(experiment.model.hparams, experiment.data.options)
-    _check_fits(experiment, task)
+    hparams = {name: hp.default for name, hp in entry.hyperparameters().items()}
+    hparams.update(experiment.model.hparams)
+    _check_fits(experiment, task, hparams)
     if session.context is not None:
         task.setup(session.context)
     if train_cfg.init_from is not None:
@@ -71,7 +79,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     wrapped = (frozenset(n for n, p in unwrap(model).named_parameters() if p.requires_grad), False)
     groups = parameter_groups(task, model)
     optimizers = build_optimizers(train_cfg, groups)
-    stages = plan_stages(train_cfg, task)
+    stages = plan_stages(train_cfg, task, hparams)
     freezer = Freezer(unwrap(model), stages)
     stage_index, stage_start, start_epoch, finished = 0, 0, 0, False
     schedules = {
@@ -99,7 +107,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             rng = load_rng(directory, session.rank)
             if rng is not None:
                 set_rng_state(rng)
-    run = Optimizing(model, optimizers, schedules, groups)
+    run = Optimizing(model, optimizers, schedules, groups, precision=train_cfg.precision)
     wrapped = _enter_stage(session, task, run, freezer, stages[stage_index], wrapped, several)
 
     metrics: dict[str, Any] = {}
@@ -111,7 +119,9 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             experiment, session, task, run, stage, epoch, several
         )
         trained = time.perf_counter()
-        val_metrics = _validate(session, unwrap(run.model), task, epoch, stage.batch_size)
+        val_metrics = _validate(
+            session, unwrap(run.model), task, epoch, stage.batch_size, run.precision
+        )
         lrs = (
             {f"lr_{name}": s.lr for name, s in schedules.items()}
             if several
@@ -179,10 +189,11 @@ def _init_from(model: nn.Module, where: str) -> None:
         ) from None
 
 
-def _check_fits(experiment: Experiment, task: Task) -> None:
-    """The run's ``train`` section against the task (optimizer and term names, metrics)."""
+def _check_fits(experiment: Experiment, task: Task, hparams: Mapping[str, Any]) -> None:
+    """The run's ``train`` section against the task (optimizer and term names, metrics) and
+    the model's hyperparameters (``hparams``, defaults included)."""
     metrics = ["train_loss", *(f"val_{name}" for name in task.metrics)]
-    problems = train_problems(experiment.train, type(task), metrics)
+    problems = train_problems(experiment.train, type(task), metrics, hparams)
     if problems:
         listed = "\n".join(
             f"  {format_path(('train', *loc))}: {message}" for loc, message in problems
@@ -259,14 +270,16 @@ def _train_epoch(
 
 @torch.no_grad()
 def _validate(
-    session: LoopSession, model: nn.Module, task: Task, epoch: int, batch_size: int
-) -> dict[str, float]:
+    session: LoopSession, model: nn.Module, task: Task, epoch: int, batch_size: int,
+    precision: str = "float32",
+) -> dict[str, float]:  # fmt: skip
     model.eval()
     totals: dict[str, torch.Tensor] = {}
     for batch, _ in prepared_batches(
         session.rows("val", epoch), task.prepare, task.collate, batch_size
     ):
-        stats = task.validation_step(model, move_to(batch, session.device))
+        with autocast(session.device, precision):
+            stats = task.validation_step(model, move_to(batch, session.device))
         for key, value in stats.items():
             value = value.detach().double()
             totals[key] = totals[key] + value if key in totals else value

@@ -50,8 +50,11 @@ class Stage:
         ]
 
 
-def plan_stages(train: TrainSection, task: type[Task] | Task) -> list[Stage]:
-    """The stages of a run (one implicit stage without ``train.stages``)."""
+def plan_stages(
+    train: TrainSection, task: type[Task] | Task, hparams: Mapping[str, Any] | None = None
+) -> list[Stage]:
+    """The stages of a run (one implicit stage without ``train.stages``); ``until`` thresholds
+    that name a hyperparameter take its value in ``hparams`` (the run's, defaults included)."""
     optimizers = task.optimizer_names()
     base = {name: train.optimizer_for(name).lr for name in optimizers}
     if not train.stages:
@@ -66,8 +69,11 @@ def plan_stages(train: TrainSection, task: type[Task] | Task) -> list[Stage]:
         elif section.lr is not None:
             lr = {name: float(section.lr) for name in optimizers}
         weights = {term: float(section.loss_weights.get(term, 1.0)) for term in task.loss_terms}
+        until = section.until
+        if until is not None and until.hparam is not None:
+            until = until.resolved(hparams or {})
         plan.append(Stage(
-            index, section.name or str(index), section.epochs, section.until, lr,
+            index, section.name or str(index), section.epochs, until, lr,
             section.batch_size or train.batch_size, tuple(section.freeze), weights,
         ))  # fmt: skip
     return plan

@@ -16,10 +16,16 @@ Two paths, chosen by the number of optimizers the task names:
 
 ``train_loss`` is the sum over terms of weight × term, averaged over items; each term is also
 averaged on its own (``train_loss_<term>``, unweighted).
+
+``train.precision: bfloat16`` runs each forward pass and its losses under ``torch.autocast``
+with bfloat16 on the worker's device (GPU or CPU); parameters, gradients and optimizer states
+stay float32, and the backward pass runs outside the autocast region, as torch recommends.
+bfloat16 has float32's range, so no loss scaling is needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +52,8 @@ class Optimizing:
     trainable: dict[str, list[nn.Parameter]] = field(default_factory=dict)
     active: list[str] = field(default_factory=list)
     """Optimizers that step in this stage: with a trainable parameter and a weighted term."""
+    precision: str = "float32"
+    """``train.precision``: ``float32``, or ``bfloat16`` autocast of the forward passes."""
 
     @property
     def schedule(self) -> LearningRateSchedule:
@@ -83,9 +91,20 @@ class EpochLosses:
         return torch.stack(parts)
 
 
-def step_terms(task: Task, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
-    """The task's loss terms of ``batch``, by name in the order of ``task.loss_terms``."""
-    out = task.training_step(model, batch)
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast region of ``precision`` on ``device`` (nothing for float32)."""
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, precision))
+
+
+def step_terms(
+    task: Task, model: nn.Module, batch: Any, precision: str = "float32"
+) -> dict[str, torch.Tensor]:
+    """The task's loss terms of ``batch``, by name in the order of ``task.loss_terms``, the
+    forward pass under ``precision``'s autocast (see the module docstring)."""
+    with autocast(_device_of(model), precision):
+        out = task.training_step(model, batch)
     terms = list(task.loss_terms)
     if isinstance(out, torch.Tensor):
         if len(terms) != 1:
@@ -100,6 +119,11 @@ def step_terms(task: Task, model: nn.Module, batch: Any) -> dict[str, torch.Tens
             f"declares {terms}"
         )
     return {term: out[term] for term in terms}
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def weighted(
@@ -135,7 +159,7 @@ def one_optimizer_epoch(
         for batch, size in batches:
             batch = move_to(batch, session.device)
             optimizer.zero_grad(set_to_none=True)
-            terms = step_terms(task, model, batch)
+            terms = step_terms(task, model, batch, run.precision)
             loss = weighted(terms, run.weights, terms)
             check_finite(loss, terms, epoch)
             loss.backward()
@@ -169,7 +193,7 @@ def several_optimizers_epoch(
             optimizer.zero_grad(set_to_none=True)
         if item is not None:
             batch, size = item
-            terms = step_terms(task, run.model, move_to(batch, session.device))
+            terms = step_terms(task, run.model, move_to(batch, session.device), run.precision)
             total = weighted(terms, run.weights, terms)
             check_finite(total, terms, epoch)
             own = {name: weighted(terms, run.weights, [t for t in terms if owners[t] == name])

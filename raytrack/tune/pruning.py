@@ -26,9 +26,9 @@ from raytrack.tune.trainable import trial_dirname
 
 def persisted_epochs(experiment_dir: str | Path) -> dict[str, int]:
     """``{trial_id: epoch}``: each trial's last epoch in the newest experiment state on disk."""
-    states = sorted(
-        Path(experiment_dir).glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime
-    )
+    # Newest by name, as Tune restores: each driver session names its file after its start
+    # time. Not by mtime: Tune rewrites every state file's time when a sweep resumes.
+    states = sorted(Path(experiment_dir).glob("experiment_state-*.json"), key=lambda p: p.name)
     if not states:
         return {}
     try:

@@ -101,6 +101,29 @@ def test_until_above_switches_after_the_first_epoch_that_passes(tmp_path):
     assert [r["stage"] for r in session.reports] == [0, 0, 0, 1, 1, 1]
 
 
+@pytest.mark.parametrize("target", [10.0, 15.0])
+def test_an_until_threshold_may_be_a_hyperparameter_of_the_run(tmp_path, target):
+    session = LocalSession(rows_of(COUNTER), tmp_path)
+    stages = [{"until": {"metric": "val_w", "above": "hparams.target"}}, {"lr": 0.5}]
+    exp = counter(max_epochs=6, stages=stages)
+    exp = exp.model_copy(
+        update={"model": exp.model.model_copy(update={"hparams": {"target": target}})}
+    )
+    run_training(exp, session)
+    switch = {10.0: 3, 15.0: 4}[target]  # the first epoch whose val_w (4, 8, 12, 16) passes
+    assert [r["stage"] for r in session.reports] == [0] * switch + [1] * (6 - switch)
+
+
+def test_an_until_threshold_naming_no_hyperparameter_is_refused_with_its_key():
+    from raytrack.config import validate_experiment
+
+    data = counter(stages=[{"until": {"metric": "val_w", "above": "hparams.tagret"}}, {}])
+    with pytest.raises(ValueError, match=r"train\.stages\[0\]\.until\.above.*'tagret'.*target"):
+        validate_experiment(data.model_dump(mode="json", exclude_unset=True))
+    with pytest.raises(ValueError, match="a number or 'hparams.<hyperparameter>'"):
+        counter(stages=[{"until": {"metric": "val_w", "above": "auc"}}, {}])
+
+
 def test_until_below_on_train_loss_and_epochs_as_a_bound(tmp_path):
     session = LocalSession(rows_of(COUNTER), tmp_path / "below")
     stages = [{"until": {"metric": "train_loss", "below": -5.0}}, {"lr": 0.25}]

@@ -149,7 +149,8 @@ class CounterTask(Task):
 
 
 @register_model("tiny_counter", family="tests", task=CounterTask)
-def build_tiny_counter() -> nn.Module:
+def build_tiny_counter(target: float = 10.0) -> nn.Module:
+    """``target``: a hyperparameter a stage's ``until`` may name (``hparams.target``)."""
     return Counter()
 
 

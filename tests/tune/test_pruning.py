@@ -53,3 +53,16 @@ def test_a_state_file_cut_short_prunes_nothing(tmp_path: Path) -> None:
     (tmp_path / "experiment_state-1.json").write_text('{"trial_data": [[')
     assert CheckpointPruner(tmp_path, "val_auc", "max").prune(margin=0) == []
     assert len(_left(a)) == 4
+
+
+def test_the_newest_session_state_counts_whatever_the_file_times(tmp_path: Path) -> None:
+    """A resumed sweep's driver syncs every state file again: their times say nothing."""
+    import os
+
+    a = _trial(tmp_path, "a", [0.5, 0.6, 0.7, 0.8])
+    _state(tmp_path, {"a": 1}, name="experiment_state-2026-12-07_17-41-19.json")
+    _state(tmp_path, {"a": 4}, name="experiment_state-2026-12-07_17-43-21.json")
+    os.utime(tmp_path / "experiment_state-2026-12-07_17-43-21.json", (1_000, 1_000))
+    assert persisted_epochs(tmp_path) == {"a": 4}
+    CheckpointPruner(tmp_path, "val_auc", "max").prune(margin=0)
+    assert _left(a) == ["checkpoint_000003"]  # the newest is the best

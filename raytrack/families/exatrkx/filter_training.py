@@ -123,7 +123,9 @@ def event_losses(
     pos_weight: torch.Tensor | None,
     edge_weight: torch.Tensor | None,
 ) -> torch.Tensor:
-    """``(B,)`` mean over each event's edges of the (weighted) BCE with logits."""
+    """``(B,)`` mean over each event's edges of the (weighted) BCE with logits (in float32,
+    also when the model ran under bfloat16 autocast)."""
+    logits = logits.float()
     target = y.to(logits.dtype)
     positive = (
         F.softplus(-logits) if pos_weight is None else pos_weight[event] * F.softplus(-logits)

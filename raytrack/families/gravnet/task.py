@@ -144,7 +144,7 @@ class GravNetTask(Task):
         self._batches = self._events = self._hits = 0
 
     def training_step(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        outputs = model(batch["features"], batch["row_splits"])
+        outputs = _float32(model(batch["features"], batch["row_splits"]))
         terms = {
             name: value.mean() for name, value in batch_terms(outputs, batch, self.loss).items()
         }
@@ -161,7 +161,7 @@ class GravNetTask(Task):
     def validation_step(
         self, model: nn.Module, batch: Mapping[str, Any]
     ) -> dict[str, torch.Tensor]:
-        outputs = model(batch["features"], batch["row_splits"])
+        outputs = _float32(model(batch["features"], batch["row_splits"]))
         terms = batch_terms(outputs, batch, self.loss)
         stats = {f"{name}_sum": value.detach().double().sum() for name, value in terms.items()}
         stats["events"] = torch.tensor(float(len(batch["row_splits"]) - 1), dtype=torch.float64)
@@ -238,3 +238,9 @@ class GravNetTask(Task):
             Column("pred_class", "int32", (None,), "hit"),
             Column("pred_sid", "int32", (None,), "hit"),
         )
+
+
+def _float32(outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's outputs in float32 (they are bfloat16 under ``train.precision: bfloat16``):
+    the condensation losses and the showers are computed in float32."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in outputs.items()}

@@ -60,6 +60,11 @@ class BiLSTM(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        _, (h_n, _) = self.lstm(x.unsqueeze(-1))  # h_n: (2 * num_layers, B, H)
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # oneDNN has no bfloat16 LSTM: under CPU autocast the LSTM runs in float32
+            with torch.autocast("cpu", enabled=False):
+                _, (h_n, _) = self.lstm(x.float().unsqueeze(-1))
+        else:  # h_n: (2 * num_layers, B, H)
+            _, (h_n, _) = self.lstm(x.unsqueeze(-1))
         final = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer: forward, backward
         return {"prediction": self.dense_layers(final)}
