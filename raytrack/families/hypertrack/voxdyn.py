@@ -227,3 +227,19 @@ def train_from_store(store, key: VoxdynKey, *, verbose: bool = False) -> VoxdynC
         )
     rows = store.iter_rows(key.events, columns=TRAINING_COLUMNS)
     return train_voxdyn((Event.from_row(row) for row in rows), key, verbose=verbose)
+
+
+def check_ncell(store, ncell: int, events) -> int:
+    """The number of particle hits in ``events`` of ``store`` (reading only ``particle_id``); a
+    :class:`VoxdynError` naming ``ncell`` when there are fewer than ``ncell``. Cheap enough for
+    a sweep's validation, before any constructor is built."""
+    events, hits = list(events), 0
+    for row in store.iter_rows(events, columns=["particle_id"]):
+        hits += int(np.count_nonzero(np.asarray(row["particle_id"])))
+        if hits >= ncell:
+            return hits
+    raise VoxdynError(
+        f"ncell={ncell} is larger than the {hits} particle hits of the {len(events)} "
+        f"training events of store {getattr(store, 'path', store)}: lower ncell or train on more "
+        "events"
+    )

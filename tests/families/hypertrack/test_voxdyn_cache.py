@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from raytrack.families.hypertrack.voxdyn import train_from_store, train_voxdyn
+from raytrack.families.hypertrack.voxdyn import check_ncell, train_from_store, train_voxdyn
 from raytrack.families.hypertrack.voxdyn_cache import (
     artifact_dir,
     load_constructor,
@@ -149,3 +149,14 @@ def test_ncell_beyond_the_training_hits_fails_in_the_cache_and_leaves_no_claim(t
     with pytest.raises(VoxdynError, match=r"ncell=100000 is larger than the \d+ particle hits"):
         voxdyn_constructor(tmp_path, key, slow_build)
     assert read_builds(tmp_path) == [] and not list(tmp_path.iterdir())
+
+
+def test_check_ncell_counts_particle_hits_before_any_build(two_stores):
+    store_a, _ = two_stores
+    built = train_from_store(
+        store_a,
+        VoxdynKey(store=store_identity(store_a), ncell=8, node2node="eom", seed=0, events=(0, 1)),
+    )
+    assert check_ncell(store_a, built.training_hits, [0, 1]) == built.training_hits
+    with pytest.raises(VoxdynError, match=rf"ncell={built.training_hits + 1} is larger than the"):
+        check_ncell(store_a, built.training_hits + 1, [0, 1])
