@@ -65,6 +65,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--node2node", default="hyper", choices=("hyper", "eom", "cricket"))
     parser.add_argument("--niter", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="k-means seed")
+    parser.add_argument(
+        "--max-points-per-centroid",
+        type=int,
+        default=None,
+        help="faiss fits the centroids on at most ncell x this many training hits (default: all "
+        "of them, as the reference); C always uses every training event",
+    )
+    parser.add_argument("--name", default=None, help="result file stem (default from --quick)")
     args = parser.parse_args()
     if args.quick:
         args.train_events, args.test_events, args.ncell = 60, (5, 2), (256, 1024)
@@ -95,8 +103,8 @@ def measure(constructor, events: list) -> dict:
 def main() -> None:
     args = arguments()
     started, load_before = time.time(), os.getloadavg()
-    name = "hypertrack_voxdyn_quick" if args.quick else "hypertrack_voxdyn"
-    work = WORK / ("quick" if args.quick else "full")
+    name = args.name or ("hypertrack_voxdyn_quick" if args.quick else "hypertrack_voxdyn")
+    work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     t = time.perf_counter()
     store = generate_store(
@@ -111,6 +119,9 @@ def main() -> None:
         for rf, n in zip(TEST_RFACTORS, args.test_events)
     }
     storage = work / "voxdyn"
+    points = {}
+    if args.max_points_per_centroid:
+        points["max_points_per_centroid"] = args.max_points_per_centroid
     rows = []
     for ncell in args.ncell:
         key = VoxdynKey(
@@ -136,7 +147,7 @@ def main() -> None:
         # Asking again is a cache hit: the build log keeps one line per ncell.
         voxdyn_constructor(storage, key, functools.partial(train_from_store, store))
     result = {
-        "command": "python benchmarks/hypertrack_voxdyn.py" + (" --quick" if args.quick else ""),
+        "command": " ".join(["python", "benchmarks/hypertrack_voxdyn.py", *sys.argv[1:]]),
         "settings": {
             "train_events": args.train_events,
             "train_rfactor": TRAIN_RFACTOR,
