@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from raytrack.families.hypertrack.clustering import sparsify, weak_components
+from raytrack.families.hypertrack.member_threshold import choose_members
 from raytrack.families.hypertrack.pivot_seeding import (
     SEED_STRATEGIES,
     greedy_pivots,
@@ -114,19 +115,6 @@ class TransformerClusters:
     failures: torch.Tensor | None = None
 
 
-def fisher_threshold(prob: np.ndarray, grid: list[float]) -> float:
-    """Otsu's threshold: the grid value with the least within-class variance (0.5 if none splits)."""
-    best, best_loss = 0.5, np.inf
-    for th in grid:
-        hi, lo = prob[prob > th], prob[prob <= th]
-        if len(hi) == 0 or len(lo) == 0:
-            continue
-        loss = (len(hi) * hi.var() + len(lo) * lo.var()) / len(prob)
-        if loss < best_loss:
-            best, best_loss = float(th), loss
-    return best
-
-
 def _local_adjacencies(
     components: list[np.ndarray], edge_index: np.ndarray, prob: np.ndarray, num_nodes: int
 ) -> list[torch.Tensor]:
@@ -149,20 +137,6 @@ def _local_adjacencies(
         adj[src[sl], dst[sl]] = torch.from_numpy(values[sl]).float()
         out.append(torch.maximum(adj, adj.T))
     return out
-
-
-def _choose(
-    prob: torch.Tensor, transformer: ClusterTransformer, p: dict
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(scores, chosen local indices) by ``threshold_algo``."""
-    if p["threshold_algo"] == "soft":
-        prob = prob * torch.sigmoid((prob - transformer.thr) / p["tau"])
-        return prob, torch.nonzero(prob.detach() > float(transformer.thr.detach())).view(-1)
-    if p["threshold_algo"] == "fisher":
-        top = torch.topk(prob.detach(), k=min(len(prob), int(p["ktop_max"])))
-        th = fisher_threshold(top.values.float().cpu().numpy(), list(p["fisher_threshold"]))
-        return prob, top.indices[top.values > th]
-    return prob, torch.nonzero(prob.detach() > p["fixed_threshold"]).view(-1)
 
 
 def _pad(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,7 +252,7 @@ def _cluster_chunk(graphs, transformer, feats, norm, norm_T, p, result, generato
         result.trials += 1
         for k, (g, walk, micro) in enumerate(batch):
             logits = logits_all[k, : len(micro)]
-            prob, chosen = _choose(torch.sigmoid(logits), transformer, p)
+            prob, chosen = choose_members(torch.sigmoid(logits), transformer, p)
             chosen = chosen.cpu()
             members = micro[chosen]
             if len(chosen) < p["min_cluster_size"]:

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from raytrack.families.hypertrack.cluster_losses import cluster_losses
+from raytrack.families.hypertrack.member_threshold import fisher_threshold
 from raytrack.families.hypertrack.pivot_clustering import (
-    fisher_threshold,
     transformer_clustering,
     transformer_options,
 )
