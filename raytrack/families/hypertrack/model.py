@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
@@ -158,49 +158,3 @@ def cluster_hits(
     else:
         labels = hdbscan_clustering(edge_index, edge_prob, n, edge_threshold, p["hdbscan"])
     return ClusteringResult(labels=torch.from_numpy(labels))
-
-
-Aggregation = Literal[
-    "mean", "sum", "max", "min", "std", "softmax", "multi-aggregation", "set-transformer"
-]
-MLPBlock = dict[str, Any]
-
-
-def build_hypertrack_net(
-    *,
-    GNN_model: Literal["SuperEdgeConv"] = "SuperEdgeConv",
-    nstack: int = 5,
-    coord_dim: int = 3,
-    h_dim: int = 64,
-    z_dim: int = 61,
-    m_dim: int = 64,
-    aggr: Aggregation | list[Aggregation] = "mean",
-    use_residual: bool = True,
-    edge_type: Literal["symmetric-dot", "symmetrized", "asymmetric"] = "symmetric-dot",
-    nstack_dec: int = 4,
-    num_heads: int = 4,
-    ln: bool = True,
-    MLP_GNN_edge: MLPBlock | None = None,
-    MLP_GNN_latent: MLPBlock | None = None,
-    MLP_fusion: MLPBlock | None = None,
-    MLP_correlate: MLPBlock | None = None,
-    MLP_enc: MLPBlock | None = None,
-    MLP_mask: MLPBlock | None = None,
-) -> HyperTrackNet:
-    """:class:`HyperTrackNet` from flat keyword arguments (the reference's names, for a search
-    space): ``h_dim`` is the width of the GNN and of the transformer (64 in both reference
-    blocks), ``num_heads`` and ``ln`` apply to every MAB/SAB; the MLP blocks take
-    ``{act, bn, dropout, last_act}``."""
-    graph = {
-        "GNN_model": GNN_model, "nstack": nstack, "coord_dim": coord_dim, "h_dim": h_dim,
-        "z_dim": z_dim, "edge_type": edge_type,
-        "SuperEdgeConv": {"m_dim": m_dim, "aggr": aggr, "use_residual": use_residual},
-        "MLP_GNN_edge": MLP_GNN_edge, "MLP_GNN_latent": MLP_GNN_latent,
-        "MLP_fusion": MLP_fusion, "MLP_correlate": MLP_correlate,
-    }  # fmt: skip
-    attention = {"num_heads": num_heads, "ln": ln}
-    cluster = {
-        "h_dim": h_dim, "nstack_dec": nstack_dec, "MAB_dec": attention, "SAB_dec": attention,
-        "MLP_enc": MLP_enc, "MLP_mask": MLP_mask,
-    }  # fmt: skip
-    return HyperTrackNet(graph, cluster)

@@ -148,18 +148,3 @@ def test_losses_of_bfloat16_outputs_are_computed_in_float32(event, one_thread):
     for name, value in terms.items():
         assert value.dtype == torch.float32 and torch.isfinite(value), name
     total_loss(terms).backward()
-
-
-def test_flat_builder_matches_the_nested_blocks():
-    from raytrack.families.hypertrack.model import build_hypertrack_net
-    from raytrack.registry import keyword_parameters
-
-    names = [p.name for p in keyword_parameters(build_hypertrack_net)]
-    assert {"h_dim", "z_dim", "nstack", "aggr", "edge_type", "nstack_dec", "num_heads"} <= set(
-        names
-    )
-    flat = build_hypertrack_net(nstack=2, h_dim=16, z_dim=8, m_dim=16, nstack_dec=1, num_heads=2)
-    nested = HyperTrackNet(SMALL_GRAPH, {**SMALL_CLUSTER, "MAB_dec": {"num_heads": 2}})
-    shapes = lambda net: {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    assert shapes(flat) == shapes(nested)
-    assert flat.transformer.mab.num_heads == 2 and flat.transformer.sabs[0].mab.num_heads == 2
