@@ -10,7 +10,6 @@ hdbscan | none) on its output with the reference's ``cluster_param`` block.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -23,7 +22,7 @@ from raytrack.families.hypertrack.clustering import (
     hdbscan_clustering,
 )
 from raytrack.families.hypertrack.gnn import HyperTrackGNN
-from raytrack.families.hypertrack.pivot_clustering import ClusterAttempt, transformer_clustering
+from raytrack.families.hypertrack.pivot_clustering import ClusteringResult, transformer_clustering
 from raytrack.families.hypertrack.set_transformer import ClusterTransformer
 
 GRAPH_BLOCK_KEYS = (
@@ -102,20 +101,6 @@ class HyperTrackNet(nn.Module):
         return out
 
 
-@dataclass
-class ClusteringResult:
-    """Per-hit ``labels`` ``[N]`` (``-1``: none); for ``transformer`` also the accepted clusters
-    and the rejected attempts (what
-    :func:`~raytrack.families.hypertrack.cluster_losses.cluster_losses` scores), the number of
-    transformer calls and per-hit pivot failures."""
-
-    labels: torch.Tensor
-    clusters: list[ClusterAttempt] = field(default_factory=list)
-    rejected: list[ClusterAttempt] = field(default_factory=list)
-    trials: int = 0
-    failures: torch.Tensor | None = None
-
-
 def cluster_hits(
     cluster: str,
     x: torch.Tensor,
@@ -145,12 +130,11 @@ def cluster_hits(
     if cluster == "transformer":
         if z is None or transformer is None:
             raise ValueError("cluster: transformer needs the GNN latents z and the transformer")
-        res = transformer_clustering(
+        return transformer_clustering(
             transformer, x, z, edge_index, edge_prob,
             edge_threshold=edge_threshold, min_graph=p["min_graph"], worker_split=p["worker_split"],
             params=p["transformer"], generator=generator,
         )  # fmt: skip
-        return ClusteringResult(res.labels, res.clusters, res.rejected, res.trials, res.failures)
     if cluster == "cut":
         labels = cut_clustering(edge_index, edge_prob, n, edge_threshold, p["min_graph"])
     elif cluster == "dbscan":

@@ -103,10 +103,11 @@ class ClusterAttempt:
 
 
 @dataclass
-class TransformerClusters:
-    """Labels ``[N]`` (``-1``: no cluster), accepted clusters in order, the transformer's
-    rejected attempts (fewer than ``min_cluster_size`` members), transformer calls and per-hit
-    failure counts."""
+class ClusteringResult:
+    """Per-hit ``labels`` ``[N]`` (``-1``: no cluster); for the transformer also the accepted
+    clusters in order, its rejected attempts (fewer than ``min_cluster_size`` members; both are
+    what :func:`~raytrack.families.hypertrack.cluster_losses.cluster_losses` scores), the
+    transformer calls and per-hit failure counts."""
 
     labels: torch.Tensor
     clusters: list[ClusterAttempt] = field(default_factory=list)
@@ -161,7 +162,7 @@ def transformer_clustering(
     worker_split: int = 4,
     params: Mapping[str, Any] | None = None,
     generator: torch.Generator | None = None,
-) -> TransformerClusters:
+) -> ClusteringResult:
     """Cluster the hits (``x`` ``[N, coord_dim]``, latents ``z`` ``[N, z_dim]``) of a graph
     with edge probabilities ``edge_prob`` ``[E]``; see the module docstring.
 
@@ -175,7 +176,7 @@ def transformer_clustering(
     components = weak_components(ei, n, min_graph)
     xc = x.detach().cpu().float()
     norm, norm_T = xc.norm(dim=-1), xc[:, :2].norm(dim=-1)
-    result = TransformerClusters(
+    result = ClusteringResult(
         labels=torch.full((n,), -1, dtype=torch.long), failures=torch.zeros(n, dtype=torch.long)
     )
     ei_np = ei.numpy()
@@ -197,7 +198,7 @@ def transformer_clustering(
     return result
 
 
-def _fail(g: dict, local: list[int], result: TransformerClusters, max_failures: int) -> None:
+def _fail(g: dict, local: list[int], result: ClusteringResult, max_failures: int) -> None:
     idx = g["glob"][local]
     result.failures[idx] += 1
     g["active"][torch.tensor(local)[result.failures[idx] >= max_failures]] = False

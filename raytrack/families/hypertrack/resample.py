@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from raytrack.families.tracking.event import Event
-from raytrack.families.tracking.truth import node2node_edges, signal_edges
+from raytrack.families.tracking.truth import signal_edges
 
 MM_PER_M = 1000.0
 
@@ -55,8 +55,3 @@ def node_features(event: Event) -> np.ndarray:
 def edge_signal(event: Event, edges: np.ndarray, labels: np.ndarray, pt_cut: float) -> np.ndarray:
     """True edges whose particle has ``pT > pt_cut``: the edges the signal metrics count."""
     return labels.astype(bool) & signal_edges(event, edges, pt_cut)
-
-
-def true_edge_count(event: Event, node2node: str) -> int:
-    """Edges of the event's ``node2node`` truth graph (the graph efficiency's denominator)."""
-    return int(node2node_edges(event, node2node).shape[1])

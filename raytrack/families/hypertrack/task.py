@@ -50,7 +50,7 @@ from raytrack.families.hypertrack.measures import cluster_metrics
 from raytrack.families.hypertrack.model import cluster_hits
 from raytrack.families.hypertrack.voxdyn import train_from_store
 from raytrack.families.hypertrack.voxdyn_cache import voxdyn_constructor
-from raytrack.families.hypertrack.voxdyn_edges import candidate_edges, label_edges
+from raytrack.families.hypertrack.voxdyn_edges import candidate_edges, labels_and_true_edges
 from raytrack.families.hypertrack.voxdyn_key import VoxdynKey, store_identity
 from raytrack.families.tracking.edge_metrics import (
     EDGE_CLASSIFIER_METRICS,
@@ -157,7 +157,7 @@ class HyperTrackTask(Task):
         rng = np.random.default_rng([int(event.event_id), self.epoch, 7])
         event = resample.resample_event(event, self.rfactor, self.noise_ratio, rng)
         edges = candidate_edges(self.constructor, event, max_edges=self.max_edges)
-        labels = label_edges(event, edges, self.options.node2node)
+        labels, true_edges = labels_and_true_edges(event, edges, self.options.node2node)
         particle = np.asarray(event.hits["particle_id"], np.int64)
         return {
             "x": resample.node_features(event),
@@ -166,7 +166,7 @@ class HyperTrackTask(Task):
             "signal": resample.edge_signal(event, edges, labels, self.options.pt_signal_cut),
             "particle_id": particle,
             "weight": np.asarray(event.hits.get("weight", np.ones(len(particle))), np.float32),
-            "true_edges": np.asarray(resample.true_edge_count(event, self.options.node2node)),
+            "true_edges": np.asarray(true_edges),
         }
 
     def collate(self, samples: Sequence[Mapping[str, np.ndarray]]) -> list[dict[str, torch.Tensor]]:

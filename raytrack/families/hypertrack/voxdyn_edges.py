@@ -158,8 +158,17 @@ def _is_true(keys: np.ndarray, truth_keys: np.ndarray) -> np.ndarray:
 def label_edges(event: Event, edges: np.ndarray, node2node: str) -> np.ndarray:
     """Whether each edge ``(2, E)`` (either direction) is a ``node2node`` truth edge: the GNN's
     edge labels on the candidate graph (the reference's ``create_edge_label``)."""
+    return labels_and_true_edges(event, edges, node2node)[0]
+
+
+def labels_and_true_edges(
+    event: Event, edges: np.ndarray, node2node: str
+) -> tuple[np.ndarray, int]:
+    """:func:`label_edges` and the number of the event's ``node2node`` truth edges (unordered
+    pairs, as :func:`edge_statistics` counts them), from one truth graph."""
     edges = np.asarray(edges, np.int64).reshape(2, -1)
-    return _is_true(_pair_keys(edges, event.num_hits), _truth_keys(event, node2node))
+    truth_keys = _truth_keys(event, node2node)
+    return _is_true(_pair_keys(edges, event.num_hits), truth_keys), int(truth_keys.size)
 
 
 def edge_statistics(
