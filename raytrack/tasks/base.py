@@ -145,6 +145,18 @@ class Task(ABC):
         :meth:`load_state_dict` runs after it on resume). The default does nothing.
         """
 
+    @classmethod
+    def store_problems(
+        cls, store: Any, splits: Mapping[str, Sequence[int]], values: Mapping[str, Sequence[Any]]
+    ) -> list[str]:
+        """What makes a sweep of this task fail on ``store``, found before it starts (preflight).
+
+        ``values``: every value each of the task's hyperparameters may take in the sweep (its set
+        value or default, or the search's bounds, choices or grid). Each problem is a message that
+        names the setting, e.g. a size the training events cannot fill. The default finds none.
+        """
+        return []
+
     def start_epoch(self, epoch: int, max_epochs: int) -> None:
         """Called before each training epoch (``epoch`` counts from 0, across stages), before its
         rows are prepared: for what changes over training (HyperTrack ramps the fraction of each

@@ -126,8 +126,33 @@ def store_problems(experiment: Experiment) -> list[str]:
     except (OSError, ValueError, KeyError) as err:
         return [f"data.store: {one_line(err)}"]
     problem = check_matches(store, source, data) if source is not None else None
-    return (
-        [f"data.store: {problem}; delete the store or point data.store elsewhere"]
-        if problem
-        else []
-    )
+    if problem:
+        return [f"data.store: {problem}; delete the store or point data.store elsewhere"]
+    return task_store_problems(experiment, store)
+
+
+def hparam_values(experiment: Experiment, names: Any) -> dict[str, list[Any]]:
+    """Every value each hyperparameter in ``names`` (name → default) may take in the sweep."""
+    values: dict[str, list[Any]] = {}
+    for name, default in names.items():
+        param = experiment.search.get(name) or experiment.search.get(f"model.hparams.{name}")
+        if param is None:
+            values[name] = [experiment.model.hparams.get(name, default)]
+        else:
+            bounds = [v for v in (param.low, param.high) if v is not None]
+            values[name] = [*bounds, *(param.choices or ()), *(param.grid or ())]
+    return values
+
+
+def task_store_problems(experiment: Experiment, store: Any) -> list[str]:
+    """The model's task against the existing store, over every value the search may give it."""
+    from raytrack.data.build import splits_of
+    from raytrack.registry import get_model
+
+    try:
+        entry = get_model(experiment.model.name, experiment.plugins)
+        splits = splits_of(experiment.data, store).as_dict()
+    except (KeyError, ValueError) as err:
+        return [f"data: {one_line(err)}"]
+    defaults = {h.name: h.default for h in entry.hyperparameters().values() if h.owner != "model"}
+    return list(entry.task.store_problems(store, splits, hparam_values(experiment, defaults)))

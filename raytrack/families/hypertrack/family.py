@@ -17,7 +17,7 @@ family = Family(
             description="voxdyn candidate graphs over ncell Voronoi cells, SuperEdgeConv GNN "
             f"edge predictor, set-transformer (or cut/DBSCAN/HDBSCAN) clustering {_PAPER}",
             sources=("detector_sim", "trackml"),
-            evaluators=("graph",),
+            evaluators=("tracks", "graph"),
             example=f"{_HERE}.examples:hypertrack_example",
         ),
     ),

@@ -44,7 +44,7 @@ def hypertrack_network(
 ) -> HyperTrackNet:
     """HyperTrack's GNN edge predictor and clustering transformer (see the module docstring).
 
-    ``coord_dim`` is 3: the hits' ``x, y, z`` (in metres) are the node features.
+    ``coord_dim`` is 3: the hits' ``x, y, z`` (in millimetres, as in the reference) are the node features.
     """
     graph = {
         "GNN_model": GNN_model,

@@ -7,7 +7,10 @@
   ``detector_sim``).
 - ``noise_ratio``: the noise hits (``particle_id == 0``) kept are about that fraction of the
   event's hits after the draw (fewer when the event has fewer); ``-1`` keeps every noise hit.
-- node features: the hits' ``x, y, z`` in metres (the store holds millimetres).
+- node features: the hits' ``x, y, z`` in millimetres, unnormalised, as the reference feeds them
+  (``global_tune-5.py``: ``normalize_input = False``; its coordinate statistics are in mm). With
+  coordinates in metres (millimetre-scale differences, products of 1e-3) the GNN learned
+  markedly slower in a probe of the smoke setting.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import numpy as np
 
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.truth import signal_edges
-
-MM_PER_M = 1000.0
 
 
 def resample_event(
@@ -47,8 +48,8 @@ def resample_event(
 
 
 def node_features(event: Event) -> np.ndarray:
-    """``(N, 3)`` float32: ``x, y, z`` of the hits in metres."""
-    columns = [np.asarray(event.hits[c], np.float32) / MM_PER_M for c in ("x", "y", "z")]
+    """``(N, 3)`` float32: ``x, y, z`` of the hits in millimetres (the store's unit)."""
+    columns = [np.asarray(event.hits[c], np.float32) for c in ("x", "y", "z")]
     return np.stack(columns, axis=1)
 
 

@@ -9,7 +9,7 @@ Per event (:meth:`HyperTrackTask.prepare`): the dataset options, then the refere
 re-sampling (``rfactor``: each particle's hits kept with probability ``rfactor``, drawn uniformly
 in [``rfactor_start``, ``rfactor_end``] per event and epoch, on top of the store's own pile-up;
 ``noise_ratio``: noise hits kept so that they are about that fraction of the hits, ``-1`` keeps
-them all); node features ``x, y, z`` in metres; candidate edges of the voxdyn graph, labelled by
+them all); node features ``x, y, z`` in millimetres; candidate edges of the voxdyn graph, labelled by
 the ``node2node`` truth.
 
 Losses (``loss_terms``, each weighted by the reference's ``beta``): ``edge_BCE``,
@@ -40,6 +40,7 @@ from torch import nn
 
 from raytrack.families.hypertrack import resample
 from raytrack.families.hypertrack.cluster_losses import cluster_losses
+from raytrack.families.hypertrack.inference import OUTPUT_COLUMNS, infer_event
 from raytrack.families.hypertrack.losses import (
     BETA_DEFAULTS,
     edge_bce_loss,
@@ -49,9 +50,10 @@ from raytrack.families.hypertrack.losses import (
 from raytrack.families.hypertrack.measures import cluster_metrics
 from raytrack.families.hypertrack.model import cluster_hits
 from raytrack.families.hypertrack.voxdyn import train_from_store
-from raytrack.families.hypertrack.voxdyn_cache import voxdyn_constructor
+from raytrack.families.hypertrack.voxdyn_cache import artifact_dir, voxdyn_constructor
 from raytrack.families.hypertrack.voxdyn_edges import candidate_edges, labels_and_true_edges
 from raytrack.families.hypertrack.voxdyn_key import VoxdynKey, store_identity
+from raytrack.families.hypertrack.voxdyn_state import constructor_from_state, constructor_state
 from raytrack.families.tracking.edge_metrics import (
     EDGE_CLASSIFIER_METRICS,
     edge_classifier_metrics,
@@ -60,6 +62,7 @@ from raytrack.families.tracking.edge_metrics import (
 from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
+from raytrack.store.columns import Column
 from raytrack.tasks.base import Row, Task, TaskContext
 
 VOXDYN_SEED = 12345
@@ -124,6 +127,7 @@ class HyperTrackTask(Task):
         self.rfactor = (rfactor_start, rfactor_end)
         self.noise_ratio, self.max_edges = noise_ratio, max_edges
         self.constructor: Any = None
+        self._artifact: Path | None = None
         self.epoch = 0
         self.options = TrackingDataOptions()
 
@@ -142,10 +146,49 @@ class HyperTrackTask(Task):
         check_ncell(store, self.ncell, events)
         build = partial(train_from_store, store)
         if context.artifact_dir is None:
-            self.constructor = build(key)
+            self.constructor, self._artifact = build(key), None
         else:
             shared = Path(context.artifact_dir) / "voxdyn"  # one per sweep, on every node
             self.constructor = voxdyn_constructor(shared, key, build)
+            self._artifact = artifact_dir(shared, key)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The voxdyn constructor (by reference to the sweep's artifact, else whole)."""
+        if self.constructor is None:
+            return {}
+        return {"voxdyn": constructor_state(self.constructor, self._artifact)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "voxdyn" in state:
+            self.constructor = constructor_from_state(state["voxdyn"])
+            self._artifact = (
+                Path(state["voxdyn"]["artifact"]) if "artifact" in state["voxdyn"] else None
+            )
+
+    def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
+        """The event with its voxdyn graph, edge scores and clusters (:mod:`.inference`)."""
+        return infer_event(self, model, row, device)
+
+    def output_columns(self, row: Row) -> tuple[Column, ...]:
+        return OUTPUT_COLUMNS
+
+    @classmethod
+    def store_problems(cls, store, splits, values) -> list[str]:
+        """The largest ``ncell`` the sweep may try must not exceed the training events' hits."""
+        from raytrack.families.hypertrack.voxdyn import check_ncell
+        from raytrack.families.hypertrack.voxdyn_key import VoxdynError
+
+        ncell = max(int(v) for v in values.get("ncell", [4096]))
+        try:
+            check_ncell(store, ncell, splits.get("train", ()))
+        except VoxdynError as err:
+            return [f"model.hparams.ncell: {err}"]
+        return []
+
+    @property
+    def edge_cut(self) -> float:
+        """The edge-score cut of connected-component tracks: ``edge_threshold``."""
+        return self.edge_threshold
 
     def start_epoch(self, epoch: int, max_epochs: int) -> None:
         self.epoch = epoch

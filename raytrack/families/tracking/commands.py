@@ -16,8 +16,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     tracks.add_argument("checkpoint", help="GNN checkpoint directory, or its sweep directory")
     tracks.add_argument("store", help="store the GNN reads (the filter's output store, ...)")
     default = TrackSettings()
-    tracks.add_argument("--method", choices=("cc", "walkthrough"), default=default.method,
-                        help="connected components above --edge-cut, or acorn's walk-through")  # fmt: skip
+    tracks.add_argument("--method", choices=("cc", "walkthrough", "stage"), default=default.method,
+                        help="connected components above --edge-cut, acorn's walk-through, or "
+                             "the stage's own clusters (a model with a clustering block)")  # fmt: skip
     tracks.add_argument(
         "--edge-cut", type=float, help="cc: score cut (default: the GNN's edge_cut)"
     )

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class TrackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["cc", "walkthrough"] = "cc"
-    """``cc``: connected components above ``edge_cut``; ``walkthrough``: acorn's walk-through."""
+    method: Literal["cc", "walkthrough", "stage"] = "cc"
+    """``cc``: connected components above ``edge_cut``; ``walkthrough``: acorn's walk-through;
+    ``stage``: the clusters the stage itself made (its output's ``cluster_id`` hit column, e.g.
+    a model with a clustering block of its own)."""
     edge_cut: float | None = Field(None, ge=0, le=1)
     """Score cut of connected components (``cc``); ``None``: the GNN's own ``edge_cut``."""
     score_cut_cc: float = Field(0.01, ge=0, le=1)

@@ -49,20 +49,33 @@ def model_edge_cut(task: Any, settings: TrackSettings) -> float | None:
     return float(cut)
 
 
+CLUSTER_COLUMN = "cluster_id"
+"""The hit column of a stage's output that holds the stage's own track labels (−1: none)."""
+
+
 def event_track_labels(
     full: Event, scored: Event, settings: TrackSettings, edge_cut: float | None = None
 ) -> np.ndarray:
     """Track label of every hit of ``full`` (−1: on no track) from the scored graph."""
     edges = scored.edge_index
-    if edges is None:
+    if settings.method == "stage":
+        if CLUSTER_COLUMN not in scored.hits:
+            raise ValueError(
+                f"event {full.event_id}: method stage needs the stage's own clusters (a "
+                f"{CLUSTER_COLUMN!r} hit column), but the stage returned none: use method cc or "
+                "walkthrough"
+            )
+        selected = np.asarray(scored.hits[CLUSTER_COLUMN], np.int64)
+    elif edges is None:
         raise ValueError(f"event {full.event_id}: the stage returned no scored graph")
-    scores = np.asarray(scored.edges["score"], np.float64)
-    if settings.method == "cc":
+    elif settings.method == "cc":
+        scores = np.asarray(scored.edges["score"], np.float64)
         cut = settings.edge_cut if settings.edge_cut is not None else edge_cut
         if cut is None:
             raise ValueError("method cc needs an edge cut: set the tracks evaluator's edge_cut")
         selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
     else:
+        scores = np.asarray(scored.edges["score"], np.float64)
         order = (
             np.asarray(scored.hits["r"], np.float64) ** 2
             + np.asarray(scored.hits["z"], np.float64) ** 2

@@ -66,3 +66,20 @@ def test_bad_hypertrack_settings_are_clear_errors_naming_the_key(simulated_store
     with pytest.raises(ValueError, match="node2node"):
         validate_experiment({**experiment(store).model_dump(mode="json", exclude_unset=True),
                              "data": {"store": str(store), "options": {"node2node": "tree"}}})  # fmt: skip
+
+
+def test_an_ncell_the_training_hits_cannot_fill_fails_preflight_naming_ncell(
+    simulated_store, tmp_path
+):
+    from raytrack.tune.preflight import preflight
+
+    store = simulated_store(6, seed=4)  # about 500 particle hits per event, 3 training events
+    fits = experiment(store).model_copy(update={"storage": str(tmp_path / "results")})
+    assert preflight(fits) == []
+    searched = validate_experiment({
+        **fits.model_dump(mode="json", exclude_unset=True),
+        "search": {"ncell": {"choices": [64, 100_000]}},
+    })  # fmt: skip
+    problems = preflight(searched)
+    assert len(problems) == 1 and problems[0].startswith("model.hparams.ncell: ncell=100000")
+    assert "larger than the" in problems[0]
