@@ -123,7 +123,8 @@ def distance_matrix(
     key = rows * m + cols
     order = np.lexsort((dist, key))  # per (row, col): the smallest distance first
     key, dist = key[order], dist[order]
-    first = np.r_[True, key[1:] != key[:-1]]
+    first = np.ones(key.size, bool)  # (empty when no edge passes the threshold)
+    first[1:] = key[1:] != key[:-1]
     key, dist = key[first], dist[first]
     return sp.csr_matrix((dist, (key // m, key % m)), shape=(m, m))
 

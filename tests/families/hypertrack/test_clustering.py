@@ -121,3 +121,12 @@ def test_dispatcher_runs_every_graph_algorithm():
         cluster_hits("transformer", x, ei, p)
     with pytest.raises(ValueError, match="cluster_param: unknown key"):
         cluster_hits("cut", x, ei, p, cluster_param={"min_size": 3})
+
+
+def test_no_edge_above_the_threshold_clusters_nothing():
+    # an untrained GNN may score every edge below edge_threshold
+    ei, p, n = two_groups()
+    x = torch.zeros(n, 3)
+    for algo in ("cut", "dbscan", "hdbscan"):
+        labels = cluster_hits(algo, x, ei, p * 0.1, edge_threshold=0.55).labels
+        assert labels.tolist() == [-1] * n, algo
