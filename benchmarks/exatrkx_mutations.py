@@ -4,10 +4,14 @@
 
 Every branch that reads a regime keyword of the three Exa.TrkX stages (embedding, filter,
 interaction GNN) and of the label and weight helpers they share is listed in :data:`MUTATIONS`
-with its *regime-off* replacement (the branch taken as if the keyword were absent). The script
-copies ``raytrack/``, ``tests/`` and ``pyproject.toml`` to a temporary directory, checks that the
-chosen tests pass there unmutated, then applies one mutation at a time to the copy (the real
-files are never edited), runs that mutation's tests and records the tests that failed. Writes
+with its *regime-off* replacement (the branch taken as if the keyword were absent), and so are
+the matching styles of the track evaluation that judges the GNN's tracks (each replaced by
+another style) and its purity fake rate.
+
+The script copies ``raytrack/``, ``tests/`` and ``pyproject.toml`` to a temporary directory,
+checks that the chosen tests pass there unmutated, then applies one mutation at a time to the
+copy (the real files are never edited), runs that mutation's tests (a few focused ones, named
+in the table) and records the tests that failed. Writes
 ``benchmarks/results/exatrkx_mutations.json``; exits 1 when a mutation survives.
 """
 
@@ -28,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "benchmarks" / "results" / "exatrkx_mutations.json"
-PACKAGE = "raytrack/families/exatrkx"
+PACKAGE = "raytrack/families"
 TESTS = "tests/families/exatrkx"
 
 
@@ -52,6 +56,8 @@ FILTER_WEIGHTING = tests_of(
 SUBSET = tests_of("test_filter_regimes", "test_subset_trains_only_signal_true_edges")
 FILTER_CI = tests_of("test_filter_regimes", "test_ci_puts_cell_features_in_the_input")
 GNN_PID = tests_of("test_interaction_gnn", "test_pid_regime_labels_differ_from_truth_graph")
+HAND_EVENT = (f"{TESTS}/test_tracks_hand_event.py",)
+MATCHING = ("tests/families/tracking/test_matching.py",)
 GNN_WEIGHTING = tests_of(
     "test_interaction_gnn",
     "test_signal_and_weighting",
@@ -73,7 +79,8 @@ class Mutation:
 
 
 def m(stage, regime, path, file, old, new, tests):  # noqa: ANN001, ANN201 (a compact table)
-    return Mutation(stage, regime, path, f"{PACKAGE}/{file}", old, new, tests)
+    where = file if "/" in file else f"exatrkx/{file}"
+    return Mutation(stage, regime, path, f"{PACKAGE}/{where}", old, new, tests)
 
 
 EMB, FIL, GNN = "embedding", "filter", "gnn"
@@ -138,6 +145,17 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("shared", "weighting", "truth_weights: true edges weighted by hit weight",
       "edge_labels.py", "weights[y] = (mean_pair / scale).astype(np.float32)", "pass",
       FILTER_WEIGHTING + GNN_WEIGHTING),
+    # the evaluation of the tracks the GNN's scores give: the matching styles, the purity fakes
+    m("tracks", "ATLAS", "a pure candidate matches and reconstructs", "tracking/matching.py",
+      'if matching_style == "ATLAS":', "if False:", HAND_EVENT + MATCHING),
+    m("tracks", "one_way", "purity matches, completeness reconstructs", "tracking/matching.py",
+      'elif matching_style == "one_way":', "elif False:", HAND_EVENT + MATCHING),
+    m("tracks", "two_way", "double majority: pure and complete", "tracking/matching.py",
+      "is_matched = is_reconstructed = pure & complete", "is_matched = is_reconstructed = pure",
+      HAND_EVENT + MATCHING),
+    m("tracks", "fake_rate_purity", "purity fakes from one-way matching", "tracking/tracks.py",
+      'for style in (settings.matching_style, "one_way")',
+      "for style in (settings.matching_style, settings.matching_style)", HAND_EVENT),
 )  # fmt: skip
 
 
