@@ -19,6 +19,7 @@ from raytrack.store.sample_store import SampleStore
 from raytrack.train.loop import run_training
 from raytrack.train.session import LocalSession
 from raytrack.tune.trainable import store_row_source
+from tests.pipeline.hand_counts import reconstructable_particles
 
 TRAIN, VAL = list(range(0, 12)), list(range(12, 16))
 
@@ -84,10 +85,22 @@ def test_tracks_from_gnn_scores_are_evaluated_on_the_full_events(trained, tmp_pa
     store, checkpoint = trained
     cc = tracks(checkpoint, store, method="cc")
     walk = tracks(checkpoint, store, method="walkthrough")
+    expected_particles = reconstructable_particles(SampleStore(store), VAL)
     for evaluation in (cc, walk):
-        assert len(evaluation.per_item) == len(VAL)
-        assert evaluation.summary["n_particles"] > 20
-        assert 0.0 < evaluation.summary["trackml_score"] <= 1.0
+        summary, per_event = evaluation.summary, evaluation.per_item
+        assert per_event["event_id"].tolist() == VAL
+        assert summary["n_particles"] == expected_particles > 20
+        # the summary is the sum of the events' counts, its rates their ratios
+        for count in ("n_particles", "n_reconstructed_particles", "n_tracks", "n_matched_tracks"):
+            assert summary[count] == per_event[count].sum(), count
+        assert summary["efficiency"] == pytest.approx(
+            summary["n_reconstructed_particles"] / summary["n_particles"]
+        )
+        assert summary["fake_rate"] == pytest.approx(
+            1 - summary["n_matched_tracks"] / summary["n_tracks"]
+        )
+        assert summary["trackml_score"] == pytest.approx(per_event["trackml_score"].mean())
+        assert 0.0 < summary["trackml_score"] <= 1.0
     # a briefly trained GNN already reconstructs most pT > 1 GeV particles
     assert walk.summary["efficiency"] > 0.6
     assert walk.summary["fake_rate"] < 0.4

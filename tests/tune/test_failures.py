@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,9 +32,7 @@ def test_a_diverging_trial_fails_once_with_its_values_and_the_sweep_finishes(
         search={"train.optimizer.lr": {"grid": [1.0e-3, 1.0e30]}},
         tune={"max_concurrent_trials": 1, "scheduler": {"name": "fifo"}},
     )
-    started = time.perf_counter()
     assert main(["tune", str(file), "--name", "diverge", "--verbose", "0"]) == 0
-    elapsed = time.perf_counter() - started
     err = capsys.readouterr().err
     sweep = storage / "diverge"
     trials = pd.read_csv(sweep / "trials.csv").set_index("config/train.optimizer.lr")
@@ -54,8 +51,9 @@ def test_a_diverging_trial_fails_once_with_its_values_and_the_sweep_finishes(
     assert len(retries) == 3 and all("Diverged: training loss is" in line for line in retries)
     assert [("not retried: the same settings" in line) for line in retries] == [False, True, True]
     history = pd.read_csv(sweep / "history.csv")
+    # it stops at once: no epoch of it was ever reported (no wall time is measured: a hang is
+    # caught by the test's timeout)
     assert set(history["trial_id"]) == {trials.loc[1.0e-3, "trial_id"]}
-    print(f"sweep with a diverging trial: {elapsed:.1f} s")
 
 
 @pytest.mark.timeout(120)

@@ -151,6 +151,10 @@ def test_hnm_pairs_are_the_embedding_neighbourhood_of_the_queries():
     _, lp_task = build(regime=("hnm", "low_purity"), r_train=0.3)
     low = lp_task.candidate_pairs(spatial, torch.arange(60), 60)
     assert low.shape[1] == int(0.3 * 60)  # the reference keeps int(r_train * n_queries) pairs
+    # low_purity searches 500 neighbours, not knn: 2 queries x 59 hits in reach, 40 kept
+    _, lp_few = build(regime=("hnm", "low_purity"), r_train=20.0, knn=3)
+    wide = lp_few.candidate_pairs(spatial, torch.tensor([0, 1]), 60)
+    assert wide.shape[1] == 40 and set(wide[0].tolist()) <= {0, 1}
     _, nothing = build(regime=())
     assert nothing.candidate_pairs(spatial, queries, 60).shape[1] == 0
 

@@ -76,11 +76,19 @@ def test_weighting_weights_true_edges_by_hit_weight():
     particle = straight_track_event().hits["particle_id"][sample["edge_index"][0]]
     assert np.allclose(w[~y], 1.0) and np.isclose(w[y].mean(), 1.0) and not np.allclose(w[y], 1.0)
     assert w[y & (particle == 1)].mean() > w[y & (particle == 2)].mean()  # hit weights 2 vs 1
+    torch.manual_seed(0)
     model = EdgeFilter(hidden=8)
     plain = make_task(ratio=0, weight=1.0)
     weighted_loss = task.training_step(model, task.collate([sample]))
     plain_loss = plain.training_step(model, plain.collate([plain.prepare(row)]))
     assert not torch.isclose(weighted_loss, plain_loss)
+    # validation reports the weighted loss too: the mean of w * BCE of the model's logits
+    batch = task.collate([sample])
+    s = task.score(model, batch).double().numpy()
+    bce = np.where(y, np.log1p(np.exp(-s)), np.log1p(np.exp(s)))
+    stats = task.validation_step(model, batch)
+    assert task.summarize(stats)["loss"] == pytest.approx(float((w * bce).mean()), rel=1e-5)
+    assert not np.isclose((w * bce).mean(), bce.mean(), rtol=1e-3)
 
 
 def test_ci_puts_cell_features_in_the_input():

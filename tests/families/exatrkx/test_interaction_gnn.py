@@ -388,6 +388,26 @@ def test_batch_loss_is_the_mean_of_event_losses():
     torch.testing.assert_close(loss_a, expected)
 
 
+def test_weighting_weights_each_edge_of_the_loss_and_its_validation():
+    """The ``weighting`` loss is torch's BCE with ``weight=`` the prepared per-edge weights."""
+    event = straight_track_event()
+    task = make_task(weight=2.0, regime=("weighting",))
+    batch = task.collate([task.prepare(event.to_row())])
+    w = batch["edge_weight"]
+    assert w.shape == batch["y"].shape and not torch.allclose(w, torch.ones_like(w))
+    torch.manual_seed(0)
+    model = InteractionGNN(hidden=8, n_graph_iters=1)
+    both = model(batch["x"], batch["edge_index"])["edge_logits_both"].detach()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    y2, w2 = batch["y"].float().expand(2, -1), w.expand(2, -1)
+    expected = bce(both, y2, weight=w2, pos_weight=torch.tensor(2.0))
+    unweighted = bce(both, y2, pos_weight=torch.tensor(2.0))
+    assert not torch.isclose(expected, unweighted)
+    torch.testing.assert_close(task.training_step(model, batch), expected)
+    stats = task.validation_step(model, batch)
+    assert task.summarize(stats)["loss"] == pytest.approx(float(expected), rel=1e-5)
+
+
 @pytest.mark.slow
 def test_tiny_training_run_lowers_the_loss():
     (event,) = simulated_events(1, seed=3, rfactor=0.01)
