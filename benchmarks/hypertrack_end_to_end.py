@@ -23,9 +23,6 @@ Writes ``benchmarks/results/hypertrack_end_to_end{_quick}.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -34,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from result_files import machine, write_result  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 CONFIG = ROOT / "benchmarks" / "configs" / "hypertrack_end_to_end.yaml"
@@ -179,14 +179,15 @@ def main() -> None:
         "config": str(CONFIG.relative_to(ROOT)),
         "overrides": QUICK if args.quick else [],
         "train_seconds": seconds,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "machine": machine(),
         **evaluate(run, args.work, 2 if args.quick else args.draws),
     }
-    stem = "hypertrack_end_to_end" + ("_quick" if args.quick else "")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(
+        args.out,
+        "hypertrack_end_to_end" + ("_quick" if args.quick else ""),
+        result,
+        markdown(result),
+    )
 
 
 if __name__ == "__main__":

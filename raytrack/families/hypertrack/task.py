@@ -1,9 +1,7 @@
 """Training task of the ``hypertrack`` model: voxdyn graphs, edge and cluster losses, metrics.
 
-Setup (:meth:`HyperTrackTask.setup`): the Voxel-Dynamics constructor of the trial's ``ncell``
-and ``node2node`` (a data option), fitted on the store's training events, is loaded from the
-sweep's shared artifact directory or built there once (:mod:`.voxdyn_cache`): trials that share
-an ``ncell`` share it. Outside a sweep it is built in memory.
+Setup, checkpoint state and the preflight check of ``ncell``: the trial's Voxel-Dynamics
+constructor (:mod:`.voxdyn_setup`).
 
 Per event (:meth:`HyperTrackTask.prepare`): the dataset options, then the reference's
 re-sampling (``rfactor``: each particle's hits kept with probability ``rfactor``, drawn uniformly
@@ -29,8 +27,6 @@ the ``cluster`` algorithm (``transformer`` falls back to ``cut`` while the trans
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -49,11 +45,8 @@ from raytrack.families.hypertrack.losses import (
 )
 from raytrack.families.hypertrack.measures import cluster_metrics
 from raytrack.families.hypertrack.model import cluster_hits
-from raytrack.families.hypertrack.voxdyn import train_from_store
-from raytrack.families.hypertrack.voxdyn_cache import artifact_dir, voxdyn_constructor
 from raytrack.families.hypertrack.voxdyn_edges import candidate_edges, labels_and_true_edges
-from raytrack.families.hypertrack.voxdyn_key import VoxdynKey, store_identity
-from raytrack.families.hypertrack.voxdyn_state import constructor_from_state, constructor_state
+from raytrack.families.hypertrack.voxdyn_setup import DEFAULT_NCELL, VoxdynGraphs
 from raytrack.families.tracking.edge_metrics import (
     EDGE_CLASSIFIER_METRICS,
     edge_classifier_metrics,
@@ -63,16 +56,14 @@ from raytrack.families.tracking.event import Event
 from raytrack.families.tracking.options import TrackingDataOptions
 from raytrack.families.tracking.truth import apply_options
 from raytrack.store.columns import Column
-from raytrack.tasks.base import Row, Task, TaskContext
+from raytrack.tasks.base import Row
 
-VOXDYN_SEED = 12345
-"""k-means seed of the constructors (the reference's ``--random_seed`` default)."""
 GRAPH_METRICS = ("graph_efficiency", "graph_purity", "edges_per_event")
 CLUSTER_METRICS = ("cluster_efficiency", "cluster_purity", "trackml_score")
 Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
-class HyperTrackTask(Task):
+class HyperTrackTask(VoxdynGraphs):
     """HyperTrack's training (see the module documentation).
 
     Args:
@@ -99,7 +90,7 @@ class HyperTrackTask(Task):
     def __init__(
         self,
         *,
-        ncell: Annotated[int, Field(ge=2)] = 4096,
+        ncell: Annotated[int, Field(ge=2)] = DEFAULT_NCELL,
         auc_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.998,
         cluster: Literal["transformer", "cut", "dbscan", "hdbscan", "none"] = "transformer",
         edge_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.55,
@@ -126,44 +117,11 @@ class HyperTrackTask(Task):
                        "cluster_BCE": cluster_BCE, "cluster_contrastive": cluster_contrastive}  # fmt: skip
         self.rfactor = (rfactor_start, rfactor_end)
         self.noise_ratio, self.max_edges = noise_ratio, max_edges
-        self.constructor: Any = None
-        self._artifact: Path | None = None
         self.epoch = 0
         self.options = TrackingDataOptions()
+        super().__init__()
 
     # -- setup and data ------------------------------------------------------------------------
-
-    def setup(self, context: TaskContext) -> None:
-        from raytrack.families.hypertrack.voxdyn import check_ncell
-        from raytrack.store.sample_store import SampleStore
-
-        if context.store_path is None:
-            raise ValueError("hypertrack builds its voxdyn graphs from a sample store (data.store)")
-        store = SampleStore(context.store_path)
-        events = tuple(int(e) for e in context.splits.get("train", ()))
-        key = VoxdynKey(store=store_identity(store), ncell=self.ncell,
-                        node2node=self.options.node2node, seed=VOXDYN_SEED, events=events)  # fmt: skip
-        check_ncell(store, self.ncell, events)
-        build = partial(train_from_store, store)
-        if context.artifact_dir is None:
-            self.constructor, self._artifact = build(key), None
-        else:
-            shared = Path(context.artifact_dir) / "voxdyn"  # one per sweep, on every node
-            self.constructor = voxdyn_constructor(shared, key, build)
-            self._artifact = artifact_dir(shared, key)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The voxdyn constructor (by reference to the sweep's artifact, else whole)."""
-        if self.constructor is None:
-            return {}
-        return {"voxdyn": constructor_state(self.constructor, self._artifact)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        if "voxdyn" in state:
-            self.constructor = constructor_from_state(state["voxdyn"])
-            self._artifact = (
-                Path(state["voxdyn"]["artifact"]) if "artifact" in state["voxdyn"] else None
-            )
 
     def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
         """The event with its voxdyn graph, edge scores and clusters (:mod:`.inference`)."""
@@ -171,19 +129,6 @@ class HyperTrackTask(Task):
 
     def output_columns(self, row: Row) -> tuple[Column, ...]:
         return OUTPUT_COLUMNS
-
-    @classmethod
-    def store_problems(cls, store, splits, values) -> list[str]:
-        """The largest ``ncell`` the sweep may try must not exceed the training events' hits."""
-        from raytrack.families.hypertrack.voxdyn import check_ncell
-        from raytrack.families.hypertrack.voxdyn_key import VoxdynError
-
-        ncell = max(int(v) for v in values.get("ncell", [4096]))
-        try:
-            check_ncell(store, ncell, splits.get("train", ()))
-        except VoxdynError as err:
-            return [f"model.hparams.ncell: {err}"]
-        return []
 
     @property
     def edge_cut(self) -> float:
