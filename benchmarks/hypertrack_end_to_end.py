@@ -1,7 +1,7 @@
 """HyperTrack end to end: train on simulated events, cluster held-out and real TrackML events.
 
     python benchmarks/hypertrack_end_to_end.py           # ~40 min on the 2-CPU box
-    python benchmarks/hypertrack_end_to_end.py --quick   # a smoke run (minutes), own result file
+    python benchmarks/hypertrack_end_to_end.py --quick   # a smoke run (minutes), written under benchmarks/_work
 
 1. ``raytrack train benchmarks/configs/hypertrack_end_to_end.yaml`` (a real run on local Ray:
    the simulated store is generated on first use, the voxdyn constructor built once, the GNN
@@ -165,11 +165,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (minutes)")
     parser.add_argument(
-        "--work", type=Path, default=ROOT / "benchmarks" / "_work" / "hypertrack_e2e"
+        "--work", type=Path, help="default: benchmarks/_work/hypertrack_e2e[_quick]"
     )
     parser.add_argument("--draws", type=int, default=5, help="re-sampled real events")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results (--quick: _work)")
     args = parser.parse_args()
+    args.out = args.out or ROOT / "benchmarks" / ("_work" if args.quick else "results")
+    args.work = args.work or ROOT / "benchmarks" / "_work" / (
+        "hypertrack_e2e" + ("_quick" if args.quick else "")
+    )
     args.work.mkdir(parents=True, exist_ok=True)
     run, seconds = train(args.work, args.quick)
     result = {

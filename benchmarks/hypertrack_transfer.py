@@ -1,7 +1,7 @@
 """HyperTrack's progressive transfer learning against training from scratch, at the last step.
 
     python benchmarks/hypertrack_transfer.py            # ~60 min on the 2-CPU box
-    python benchmarks/hypertrack_transfer.py --quick    # a smoke run, its own result file
+    python benchmarks/hypertrack_transfer.py --quick    # a smoke run, written under benchmarks/_work
 
 The steps are those of ``pipelines/hypertrack_transfer.yaml`` (rfactor 0.005 → 0.01 → 0.02,
 ``ncell`` 256 → 512 → 1024), each trained with ``raytrack train`` at the step file's fixed
@@ -107,9 +107,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (minutes)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "transfer")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--work", type=Path, help="default: benchmarks/_work/transfer[_quick]")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results (--quick: _work)")
     args = parser.parse_args()
+    args.out = args.out or ROOT / "benchmarks" / ("_work" if args.quick else "results")
+    args.work = args.work or ROOT / "benchmarks" / "_work" / (
+        "transfer" + ("_quick" if args.quick else "")
+    )
     seeds = [0] if args.quick else args.seeds
     started = time.perf_counter()
     per_seed = [one_seed(args.work, seed, args.quick) for seed in seeds]
