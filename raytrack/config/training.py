@@ -144,7 +144,13 @@ class TrainSection(Section):
     optimizers: dict[str, OptimizerSection] = Field(default_factory=dict)
     """Per optimizer of the task (``generator: {...}``): a whole section replacing ``optimizer``."""
     warmup: int = Field(0, ge=0)
-    """Optimizer steps of linear learning-rate warmup (Exa.TrkX ``warmup``), at each stage's start."""
+    """Length of the linear learning-rate warmup (Exa.TrkX ``warmup``) at each stage's start, in
+    ``warmup_interval`` units: the rate is scaled by ``min(1, (n + 1) / warmup)`` at step or
+    epoch ``n`` of the stage."""
+    warmup_interval: Literal["step", "epoch"] = "step"
+    """What ``warmup`` counts (Lightning's ``interval`` names): optimizer steps (as the Exa.TrkX
+    filter's ``global_step``) or epochs (as the Exa.TrkX embedding's and GNN's
+    ``current_epoch``)."""
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     stages: list[StageSection] = Field(default_factory=list)
     """Stages trained one after the other; none: one stage of ``max_epochs``."""

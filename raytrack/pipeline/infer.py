@@ -5,7 +5,8 @@ stage's :meth:`~raytrack.tasks.base.Task.infer` (e.g. the Exa.TrkX embedding wri
 graph, the filter the edges it keeps, the GNN its scored edges); the output rows stream into
 ``DST_STORE``, whose schema is the source store's with the columns the task declares
 (:meth:`~raytrack.tasks.base.Task.output_columns`), and whose provenance names the stage, the
-checkpoint and the source store. The next stage's experiment points ``data.store`` at
+checkpoint, the source store and the settings the stage took from its checkpoint's metrics
+(printed too, e.g. the Exa.TrkX embedding's ``r_test``). The next stage's experiment points ``data.store`` at
 ``DST_STORE``, so a sweep of the next stage never re-runs this one.
 """
 
@@ -68,7 +69,10 @@ def infer_store(
         "source_provenance": store.provenance,
         "data_options": experiment.data.model_dump(mode="json")["options"],
         "model_hparams": experiment.model.model_dump(mode="json")["hparams"],
+        "inference_settings": list(loaded.settings),
     }
+    for line in loaded.settings:
+        print(f"raytrack infer: {experiment.model.name}: {line}", flush=True)
     return write_store(
         destination,
         stage_rows(loaded, store, device=device),

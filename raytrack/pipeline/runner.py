@@ -206,6 +206,7 @@ def run_pipeline(path: str | Path, *, address: str | None = None, verbose: int =
             output = infer_store(checkpoint, input_store, root / "stores" / name, device=device)
             stage["output_store"] = str(output.path)
             stage["output_counts"] = output.counts
+            stage["inference_settings"] = output.provenance.get("inference_settings", [])
             input_store = Path(output.path)
         record["stages"].append(stage)
         print(

@@ -213,6 +213,19 @@ class Task(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} is not a pipeline stage with an output")
 
+    def use_checkpoint_metrics(self, metrics: Mapping[str, Any]) -> list[str]:
+        """Adopt settings measured in training before :meth:`infer` runs; say what was used.
+
+        Called once when a trained stage is loaded for use (``raytrack infer``, ``pipeline``,
+        ``apply``, ``evaluate``), after :meth:`load_state_dict`, with the metrics of the
+        checkpoint's epoch as the loop reported them (``val_<name>`` for the task's own metrics;
+        empty when the checkpoint has no ``metrics.json``). A stage whose inference setting is
+        measured in validation (e.g. a graph radius at a target efficiency) takes it here unless
+        the user set it. Returns one line per such setting, naming its value and where it came
+        from, for the command's log and the output's provenance. The default adopts nothing.
+        """
+        return []
+
     def output_columns(self, row: Row) -> Sequence[Column]:
         """The columns :meth:`infer` adds or replaces, with their dtypes, shapes and groups.
 

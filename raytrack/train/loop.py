@@ -87,6 +87,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             optimizer,
             lr=stages[0].lr[name],
             warmup=train_cfg.warmup,
+            warmup_interval=train_cfg.warmup_interval,
             scheduler=train_cfg.scheduler,
             length=stages[0].length(0, train_cfg.max_epochs),
             mode=experiment.tune.mode,

@@ -3,8 +3,9 @@
 The schedule has two clocks, as in the Exa.TrkX Lightning modules, both restarted at the start
 of each stage (with the stage's rate as base):
 
-- *warmup*, per optimizer step: the rate ramps linearly to its scheduled value over the first
-  ``warmup`` steps (``lr_scale = min(1, (step + 1) / warmup)``);
+- *warmup*, per optimizer step or per epoch (``warmup_interval``): the rate ramps linearly to its
+  scheduled value over the first ``warmup`` steps or epochs (``lr_scale = min(1, (n + 1) /
+  warmup)``, ``n`` the step or epoch of the stage);
 - *epoch schedule*, per epoch, from the table :data:`EPOCH_RATES` (settings in
   :class:`~raytrack.config.training.SchedulerSection`).
 
@@ -67,7 +68,8 @@ assert EPOCH_RATES.keys() == SCHEDULERS.keys(), "every scheduler of the config n
 
 
 class LearningRateSchedule:
-    """Warmup per step times an epoch schedule; sets the rate on every group of ``optimizer``.
+    """Warmup (per step or per epoch) times an epoch schedule; sets the rate on every group of
+    ``optimizer``.
 
     ``length`` is the stage's number of epochs (the default warmcos period).
     """
@@ -78,6 +80,7 @@ class LearningRateSchedule:
         *,
         lr: float,
         warmup: int,
+        warmup_interval: Literal["step", "epoch"] = "step",
         scheduler: SchedulerSection,
         length: int,
         mode: Literal["min", "max"] = "min",
@@ -85,7 +88,12 @@ class LearningRateSchedule:
         if warmup < 0:
             raise ValueError(f"warmup must be at least 0, but got warmup={warmup}")
         self.optimizer = optimizer
+        if warmup_interval not in ("step", "epoch"):
+            raise ValueError(
+                f"warmup_interval must be 'step' or 'epoch', but got warmup_interval={warmup_interval!r}"
+            )
         self.warmup = warmup
+        self.warmup_interval = warmup_interval
         self.scheduler = scheduler
         self.mode = mode
         self.restart(lr, length)
@@ -111,7 +119,8 @@ class LearningRateSchedule:
 
     @property
     def lr(self) -> float:
-        scale = min(1.0, (self.step_count + 1) / self.warmup) if self.warmup else 1.0
+        clock = self.epoch if self.warmup_interval == "epoch" else self.step_count
+        scale = min(1.0, (clock + 1) / self.warmup) if self.warmup else 1.0
         return self.epoch_lr() * scale
 
     def step(self) -> None:

@@ -28,7 +28,9 @@ def test_cluster_pipeline_chains_the_reference_stages_on_stored_graphs():
     ]
     assert gnn.model.hparams["input_graph"] == "stored"  # the GNN reads the filter's graphs
     assert spec.device == "auto" and spec.evaluate.evaluator == "tracks"
-    assert spec.evaluate.settings["method"] == "walkthrough" and spec.evaluate.samples == "test"
+    # the reference's track building (connected components at 0.5) and matching (ATLAS, 3 hits)
+    assert spec.evaluate.settings["method"] == "cc" and spec.evaluate.samples == "test"
+    assert spec.evaluate.settings["matching_style"] == "ATLAS"
 
 
 def _pipeline(tmp_path, **sections) -> Path:

@@ -104,3 +104,53 @@ def test_required_settings_and_milestones():
         match=r"milestones must be increasing epochs of at least 1, but got \[3, 2\]",
     ):
         SchedulerSection(name="multistep", milestones=[3, 2])
+
+
+def warmup_rates(epochs: int, steps_per_epoch: int, **settings) -> list[list[float]]:
+    """The rate at every step of ``epochs`` epochs (base rate 1), per epoch."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = SchedulerSection(**settings.pop("scheduler", {"name": "none"}))
+    schedule = LearningRateSchedule(
+        optimizer, lr=1.0, scheduler=scheduler, length=epochs, **settings
+    )
+    seen = []
+    for _ in range(epochs):
+        epoch = []
+        for _ in range(steps_per_epoch):
+            epoch.append(optimizer.param_groups[0]["lr"])
+            schedule.step()
+        seen.append(epoch)
+        schedule.end_epoch(None)
+    return seen
+
+
+def test_epoch_warmup_scales_whole_epochs_as_the_exatrkx_current_epoch_warmup():
+    # lr_scale = min(1, (current_epoch + 1) / warmup), times StepLR(step_size 2, gamma 0.5)
+    seen = warmup_rates(5, 3, warmup=3, warmup_interval="epoch",
+                        scheduler={"name": "step", "patience": 2, "factor": 0.5})  # fmt: skip
+    expected = [1 / 3, 2 / 3, 0.5, 0.5, 0.25]
+    assert seen == [pytest.approx([rate] * 3) for rate in expected]
+
+
+def test_step_warmup_is_the_default_and_counts_optimizer_steps():
+    seen = warmup_rates(2, 3, warmup=4)
+    assert seen == [pytest.approx([0.25, 0.5, 0.75]), pytest.approx([1.0, 1.0, 1.0])]
+
+
+def test_epoch_warmup_longer_than_the_run_never_reaches_the_base_rate():
+    # the Exa.TrkX GNN: warmup 200 epochs in a run of 30, its rate (epoch + 1) / 200 throughout
+    seen = warmup_rates(30, 1, warmup=200, warmup_interval="epoch")
+    assert [epoch[0] for epoch in seen] == pytest.approx([(e + 1) / 200 for e in range(30)])
+
+
+def test_warmup_interval_is_step_or_epoch():
+    from raytrack.config.training import TrainSection
+
+    assert TrainSection().warmup_interval == "step"
+    assert TrainSection(warmup=3, warmup_interval="epoch").warmup_interval == "epoch"
+    with pytest.raises(ValidationError, match="warmup_interval"):
+        TrainSection(warmup=3, warmup_interval="batch")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match="warmup_interval must be 'step' or 'epoch'"):
+        LearningRateSchedule(optimizer, lr=1.0, warmup=1, warmup_interval="batch",
+                             scheduler=SchedulerSection(), length=1)  # fmt: skip

@@ -85,6 +85,19 @@ def test_two_stages_with_their_rates_batches_frozen_modules_and_weights(tmp_path
     assert not torch.equal(encoder_of(states[2]), encoder_of(states[1]))
 
 
+def test_epoch_warmup_scales_each_epoch_and_restarts_with_each_stage(tmp_path):
+    session = LocalSession(rows_of(REGRESSION), tmp_path)
+    stages = [
+        {"epochs": 2, "lr": 0.05, "batch_size": 4},
+        {"epochs": 3, "lr": 0.01, "batch_size": 8},
+    ]
+    exp = experiment("tiny_staged", warmup=4, warmup_interval="epoch", stages=stages)
+    run_training(exp, session)
+    # the rate of each epoch's steps: lr * (epoch of the stage + 1) / 4, however many steps
+    expected_lr = [0.05 * 1 / 4, 0.05 * 2 / 4, 0.01 * 1 / 4, 0.01 * 2 / 4, 0.01 * 3 / 4]
+    assert [r["lr"] for r in session.reports] == pytest.approx(expected_lr)
+
+
 def counter(**train) -> Experiment:
     return experiment("tiny_counter", optimizer={"name": "sgd", "lr": 1.0}, **train)
 

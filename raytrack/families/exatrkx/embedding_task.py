@@ -34,12 +34,14 @@ and ``embedding_model_evaluation`` (purity at the radius of a fixed efficiency),
 reports ``target_radius``, the smallest radius (in steps of ``r_val / 200``) at which the
 signal efficiency reaches ``target_efficiency``, and ``target_purity``, the signal purity
 there (0 when ``r_val`` does not reach the target), a single number to tune on, with
-``target_edges_per_event``, the graph size there; ``target_radius`` is the ``r_test`` to build
-the next stage's graphs with.
+``target_edges_per_event``, the graph size there. ``target_radius`` is the ``r_test`` the
+next stage's graphs are built with: when ``r_test`` is not set, a loaded checkpoint's
+``val_target_radius`` becomes it (:meth:`EmbeddingTask.use_checkpoint_metrics`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
@@ -98,7 +100,8 @@ class EmbeddingTask(Task):
     under ``ci``, ``randomisation`` under ``rp``, ``r_train`` and ``knn`` under ``hnm``):
     validation warns when one is set without it and refuses a search that varies it there.
         r_val, knn_val: the graph built for validation and, by default, inference.
-        r_test, knn_test: the graph of :meth:`infer` (``None``: ``r_val`` / ``knn_val``).
+        r_test, knn_test: the graph of :meth:`infer` (``None``: the trained checkpoint's
+            ``val_target_radius`` when it has one, else ``r_val``; ``knn_val``).
         target_efficiency: signal efficiency at which ``target_radius`` and ``target_purity``
             are measured.
     """
@@ -160,6 +163,7 @@ class EmbeddingTask(Task):
         self.r_train, self.knn = float(r_train), int(knn)
         self.r_val, self.knn_val = float(r_val), int(knn_val)
         self.r_test = float(r_val if r_test is None else r_test)
+        self.r_test_given = r_test is not None
         self.knn_test = int(knn_val if knn_test is None else knn_test)
         if not 0.0 < target_efficiency <= 1.0:
             raise ValueError(
@@ -375,6 +379,20 @@ class EmbeddingTask(Task):
         }
 
     # -- pipeline output ---------------------------------------------------------------------
+
+    def use_checkpoint_metrics(self, metrics: Mapping[str, Any]) -> list[str]:
+        """``r_test``: the user's, else the checkpoint's ``val_target_radius`` (the radius that
+        keeps ``target_efficiency`` of the signal pairs), else ``r_val`` (no finite radius)."""
+        if self.r_test_given:
+            return [f"r_test = {self.r_test:g} (set in model.hparams)"]
+        radius = metrics.get("val_target_radius")
+        if isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0:
+            self.r_test = float(radius)
+            why = (
+                f"the checkpoint's val_target_radius, {self.target_efficiency:g} signal efficiency"
+            )
+            return [f"r_test = {self.r_test:g} ({why})"]
+        return [f"r_test = {self.r_test:g} (r_val: the checkpoint has no finite val_target_radius)"]
 
     @torch.no_grad()
     def infer(self, model: nn.Module, row: Row, device: torch.device | str = "cpu") -> Row:
