@@ -96,7 +96,9 @@ class InteractionGNN(nn.Module):
         n_graph_iters: rounds of message passing.
         aggregation: aggregation of incoming edge latents at a hit.
         directed: messages only along the given edge direction (see above).
-        checkpointing: activation checkpointing per graph iteration (less memory, ~30% slower).
+        checkpointing: activation checkpointing per graph iteration: about a third of the
+            memory for 25-55% more time (benchmarks/gnn_step.md); on by default so that the default
+            model needs no more memory than acorn's checkpointed one (benchmarks/gnn_parity.md).
         node_net_recurrent: one node network shared by every graph iteration (the reference);
             ``False``: a separate node network per iteration (acorn's ``node_net_recurrent``).
         edge_net_recurrent: the same for the edge network (acorn's ``edge_net_recurrent``).
@@ -130,7 +132,7 @@ class InteractionGNN(nn.Module):
         n_graph_iters: Annotated[int, Field(ge=0)] = 8,
         aggregation: Aggregation = "sum_max",
         directed: bool = False,
-        checkpointing: bool = False,
+        checkpointing: bool = True,
         precision: Precision = "float32",
         initialization: Initialization | None = None,
         node_net_recurrent: bool = True,
