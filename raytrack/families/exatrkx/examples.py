@@ -55,3 +55,12 @@ def gnn_example() -> ContractExample:
     hparams = {"hidden": 8, "nb_node_layer": 1, "nb_edge_layer": 1, "n_graph_iters": 1,
                "phi_slope_max": 0.02, "z0_max": 400, "regime": ["pid"]}  # fmt: skip
     return ContractExample(hparams, _rows(False), OPTIONS)
+
+
+def gnn2_example() -> ContractExample:
+    # LayerNorm: the CTD 2023 BatchNorm without running statistics normalises with each batch's
+    # own statistics in evaluation too, so validation statistics would not add up over batches
+    hparams = {"batchnorm": False, "layernorm": True, "hidden": 8, "n_node_net_layers": 1, "n_edge_net_layers": 1,
+               "n_edge_decoder_layers": 1, "n_graph_iters": 2, "phi_slope_max": 0.02,
+               "z0_max": 400, "regime": ["pid"]}  # fmt: skip
+    return ContractExample(hparams, _rows(False), OPTIONS)

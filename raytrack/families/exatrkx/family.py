@@ -37,5 +37,15 @@ family = Family(
             evaluators=("tracks", "graph"),
             example=f"{_HERE}.examples:gnn_example",
         ),
+        ModelSpec(
+            "exatrkx_gnn2",
+            builder=f"{_HERE}.interaction_gnn2:InteractionGNN2",
+            task=f"{_HERE}.gnn_task:InteractionGNNTask",
+            description="acorn's interaction GNN (InteractionGNN2, its CTD 2023 configuration: "
+            "separate networks per iteration, concatenated encodings, in/out sums)",
+            sources=("detector_sim", "trackml"),
+            evaluators=("tracks", "graph"),
+            example=f"{_HERE}.examples:gnn2_example",
+        ),
     ),
 )

@@ -14,6 +14,7 @@ Legend: ``N`` hits (nodes), ``E`` candidate edges, ``H = hidden``; ``x_i`` the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import torch
@@ -95,7 +96,12 @@ class InteractionGNN(nn.Module):
         n_graph_iters: rounds of message passing.
         aggregation: aggregation of incoming edge latents at a hit.
         directed: messages only along the given edge direction (see above).
-        checkpointing: activation checkpointing per graph iteration (less memory, ~30% slower).
+        checkpointing: activation checkpointing per graph iteration: about a third of the
+            memory for 25-55% more time (benchmarks/gnn_step.md); on by default so that the default
+            model needs no more memory than acorn's checkpointed one (benchmarks/gnn_parity.md).
+        node_net_recurrent: one node network shared by every graph iteration (the reference);
+            ``False``: a separate node network per iteration (acorn's ``node_net_recurrent``).
+        edge_net_recurrent: the same for the edge network (acorn's ``edge_net_recurrent``).
         precision: ``bfloat16`` runs the MLPs under bfloat16 autocast (see :data:`Precision`):
             about twice as fast on CPUs with AVX512-BF16/AMX and on GPUs, half the activation
             memory; ``float32`` is the reference's arithmetic.
@@ -126,9 +132,11 @@ class InteractionGNN(nn.Module):
         n_graph_iters: Annotated[int, Field(ge=0)] = 8,
         aggregation: Aggregation = "sum_max",
         directed: bool = False,
-        checkpointing: bool = False,
+        checkpointing: bool = True,
         precision: Precision = "float32",
         initialization: Initialization | None = None,
+        node_net_recurrent: bool = True,
+        edge_net_recurrent: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels = spatial_channels + cell_channels
@@ -151,11 +159,20 @@ class InteractionGNN(nn.Module):
             self.in_channels, [h] * nb_node_layer, output_activation=None, **kw
         )
         self.edge_encoder = SplitInputMLP([h, h], [h] * nb_edge_layer, output_activation=None, **kw)
-        self.edge_network = SplitInputMLP(
-            [h, h, h], [h] * nb_edge_layer, output_activation=None, **kw
+        self.node_net_recurrent = node_net_recurrent
+        self.edge_net_recurrent = edge_net_recurrent
+        # a recurrent network is one module; a non-recurrent one a list, one per iteration
+        self.edge_network = _networks(
+            edge_net_recurrent,
+            n_graph_iters,
+            lambda: SplitInputMLP([h, h, h], [h] * nb_edge_layer, output_activation=None, **kw),
         )
-        self.node_network = SplitInputMLP(
-            [h] * (1 + len(self._parts)), [h] * nb_node_layer, output_activation=None, **kw
+        self.node_network = _networks(
+            node_net_recurrent,
+            n_graph_iters,
+            lambda: SplitInputMLP(
+                [h] * (1 + len(self._parts)), [h] * nb_node_layer, output_activation=None, **kw
+            ),
         )
         self.output_edge_classifier = SplitInputMLP(
             [h, h, h], [h] * nb_edge_layer + [1], output_activation=None, **kw
@@ -214,16 +231,16 @@ class InteractionGNN(nn.Module):
         start: torch.Tensor,
         end: torch.Tensor,
         deg: torch.Tensor | None,
+        i: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        node = self.node_network
+        node = _network(self.node_network, i)
+        edge = _network(self.edge_network, i)
         total = node.project(0, x, bias=True)
         for i, messages in enumerate(self._aggregate(e, end, x.shape[0], deg), start=1):
             total = node.accumulate(total, i, messages)
         x_out = _residual(node.finish(total), x)
         # the reference updates edges from the hit latents *before* this round's node update
-        e_out = self.edge_network.finish(
-            self._edge_first_layer(self.edge_network, x, start, end, e)
-        )
+        e_out = edge.finish(self._edge_first_layer(edge, x, start, end, e))
         return x_out, _residual(e_out, e)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -241,11 +258,11 @@ class InteractionGNN(nn.Module):
             x = self.node_encoder(x).to(dtype)
             e = self.edge_encoder.finish(self._edge_first_layer(self.edge_encoder, x, start, end))
             e = e.to(dtype)
-            for _ in range(self.n_graph_iters):
+            for i in range(self.n_graph_iters):
                 if self.checkpointing and torch.is_grad_enabled():
-                    x, e = checkpoint(self._step, x, e, start, end, deg, use_reentrant=False)
+                    x, e = checkpoint(self._step, x, e, start, end, deg, i, use_reentrant=False)
                 else:
-                    x, e = self._step(x, e, start, end, deg)
+                    x, e = self._step(x, e, start, end, deg, i)
             classifier = self.output_edge_classifier
             logits = classifier.finish(self._edge_first_layer(classifier, x, start, end, e))
         logits = logits.squeeze(-1).to(dtype)
@@ -253,6 +270,18 @@ class InteractionGNN(nn.Module):
             return {"edge_logits": logits}
         both = logits.view(2, num_edges)
         return {"edge_logits": both.mean(0), "edge_logits_both": both}
+
+
+def _networks(recurrent: bool, n_graph_iters: int, build: Callable[[], nn.Module]) -> nn.Module:
+    """One network (``recurrent``) or an ``nn.ModuleList`` of ``n_graph_iters`` of them."""
+    if recurrent:
+        return build()
+    return nn.ModuleList(build() for _ in range(n_graph_iters))
+
+
+def _network(networks: nn.Module, i: int) -> nn.Module:
+    """The network of graph iteration ``i``: the shared one, or the ``i``-th of a list."""
+    return networks[i] if isinstance(networks, nn.ModuleList) else networks
 
 
 def _residual(update: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:

@@ -100,10 +100,8 @@ class SplitInputMLP(nn.Module):
         inplace: bool = False,
     ) -> None:
         super().__init__()
-        self.block_sizes = tuple(int(s) for s in block_sizes)
-        self._starts = tuple(sum(self.block_sizes[:i]) for i in range(len(self.block_sizes)))
         full = make_mlp(
-            sum(self.block_sizes),
+            sum(int(s) for s in block_sizes),
             sizes,
             hidden_activation,
             output_activation,
@@ -111,7 +109,27 @@ class SplitInputMLP(nn.Module):
             batch_norm,
             inplace=inplace,
         )
-        self.first: nn.Linear = full[0]  # type: ignore[assignment]
+        self._split(block_sizes, full)
+
+    @classmethod
+    def from_mlp(cls, block_sizes: Sequence[int], mlp: nn.Sequential) -> SplitInputMLP:
+        """Split an existing ``nn.Sequential`` whose first module is the ``Linear`` on the
+        concatenation of ``block_sizes`` (its modules are kept, not copied)."""
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self._split(block_sizes, mlp)
+        return self
+
+    def _split(self, block_sizes: Sequence[int], full: nn.Sequential) -> None:
+        self.block_sizes = tuple(int(s) for s in block_sizes)
+        self._starts = tuple(sum(self.block_sizes[:i]) for i in range(len(self.block_sizes)))
+        first = full[0]
+        if not isinstance(first, nn.Linear) or first.in_features != sum(self.block_sizes):
+            raise ValueError(
+                f"SplitInputMLP needs a first Linear layer with {sum(self.block_sizes)} inputs "
+                f"(the sum of block_sizes={list(self.block_sizes)}), but got {first}"
+            )
+        self.first: nn.Linear = first
         self.rest = nn.Sequential(*list(full)[1:])
 
     def _weight(self, block: int) -> torch.Tensor:
@@ -127,6 +145,10 @@ class SplitInputMLP(nn.Module):
     def accumulate(self, total: torch.Tensor, block: int, x: torch.Tensor) -> torch.Tensor:
         """``total + x @ W_block.T`` in one ``addmm`` (a new tensor)."""
         return torch.addmm(total, x, self._weight(block))
+
+    def accumulate_(self, total: torch.Tensor, block: int, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`accumulate` in place in ``total`` (which backward must not need)."""
+        return total.addmm_(x, self._weight(block))
 
     def finish(self, first_layer_output: torch.Tensor) -> torch.Tensor:
         """The network after the first ``Linear``, given its full output (bias included)."""
