@@ -134,3 +134,44 @@ def test_a_cluster_without_the_custom_resource_is_refused_before_trials_wait(
     sweep = prepare_sweep(experiment, name="no-accel")
     with pytest.raises(RuntimeError, match="train.resources_per_worker.accel=1"):
         build_tuner(sweep, verbose=0)
+
+
+DDP_SWEEP_ON_A_NODE_WITH_TWO_ACCELS = """
+import sys
+import ray
+from raytrack.config import load_experiment
+from raytrack.tune.tuner import run_sweep
+
+ray.init(num_cpus=2, resources={"accel": 2}, include_dashboard=False, configure_logging=False)
+address = ray.get_runtime_context().gcs_address
+sweep, summary = run_sweep(load_experiment(sys.argv[1]), name="ddp", address=address, verbose=0)
+print("STATUS", list(summary.trials["status"]), summary.best_value)
+"""
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_ddp_trial_places_its_workers_on_the_custom_resource(simulated_store, tmp_path):
+    """Ray Train's ``resources_per_worker`` gets ``accel``: two workers take the node's two."""
+    experiment = {
+        "name": "ddp-accel",
+        "model": {"name": "exatrkx_gnn", "hparams": {"hidden": 8, "n_graph_iters": 1}},
+        "data": {"store": str(simulated_store(4, seed=8)), "split": [0.5, 0.5, 0.0]},
+        "train": {
+            "max_epochs": 1,
+            "workers": 2,
+            "cpus_per_worker": 0.5,
+            "resources_per_worker": {"accel": 1},
+        },  # fmt: skip
+        "tune": {"metric": "val_auc", "mode": "max", "scheduler": {"name": "fifo"}},
+        "storage": str(tmp_path / "results"),
+    }
+    file = tmp_path / "ddp.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+    script = textwrap.dedent(DDP_SWEEP_ON_A_NODE_WITH_TWO_ACCELS)
+    done = subprocess.run([sys.executable, "-c", script, str(file)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=380)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("STATUS "))
+    assert line.startswith("STATUS ['completed'] 0."), line  # one trial, finished, an AUC
