@@ -168,6 +168,12 @@ CASES: list[tuple[str, Case, tuple[str, ...]]] = [
         w, "stfile", _set("storage", _file(w, "afile", "x")))], ("afile", "storage")),
     ("tune-gpus-absent", lambda w: ["tune", _experiment(w, "gpu", _set("train.gpus_per_worker", 4))],
      ("GPU",)),
+    ("tune-custom-resource-absent", lambda w: ["tune", _experiment(
+        w, "accel", _set("train.resources_per_worker", {"accel": 1}))],
+     ("'accel'", "train.resources_per_worker.accel")),
+    ("tune-negative-custom-resource", lambda w: ["tune", _experiment(
+        w, "negaccel", _set("train.resources_per_worker", {"accel": -1}))],
+     ("train.resources_per_worker", "accel=-1")),
     ("tune-too-many-cpus", lambda w: ["tune", _experiment(w, "cpu", _set("train.cpus_per_worker", 512))],
      ("CPU",)),
     ("tune-name-with-slash", lambda w: ["tune", str(w["good"]), "--name", "a/b"], ("--name",)),

@@ -20,6 +20,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 QUOTED = {
     "hypertrack_end_to_end": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
     "hypertrack_transfer": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
+    "multinode_utilisation": ROOT / "benchmarks" / "README.md",
 }
 
 

@@ -160,6 +160,9 @@ class TrainSection(Section):
     """DDP workers per trial; 1 runs the loop inside the trial without a worker group."""
     cpus_per_worker: float = Field(1.0, ge=0)
     gpus_per_worker: float = Field(0.0, ge=0)
+    resources_per_worker: dict[str, float] = Field(default_factory=dict)
+    """Ray custom resources each worker reserves besides its CPUs and GPUs (``{accel: 1}``): a
+    trial runs only on nodes that offer them (``ray start --resources``, a pod's ``rayStartParams``)."""
     grad_clip: float | None = Field(None, gt=0)
     precision: Literal["float32", "bfloat16"] = "float32"
     """``bfloat16``: forward passes and losses under bfloat16 autocast (mixed precision, e.g. on
@@ -192,6 +195,30 @@ class TrainSection(Section):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return sections
+
+    @field_validator("resources_per_worker")
+    @classmethod
+    def _custom_resources(cls, value: dict[str, float]) -> dict[str, float]:
+        """Non-negative finite amounts of resources other than CPU, GPU and memory."""
+        reserved = {"cpu": "cpus_per_worker", "gpu": "gpus_per_worker", "memory": None}
+        problems = []
+        for key, amount in value.items():
+            if key.lower() in reserved:
+                instead = reserved[key.lower()]
+                hint = (
+                    f"use train.{instead}" if instead else "Ray's memory is not a custom resource"
+                )
+                problems.append(
+                    f"resources_per_worker.{key}: {key!r} is not a custom resource ({hint})"
+                )
+            elif not math.isfinite(amount) or amount < 0:
+                problems.append(
+                    f"resources_per_worker.{key}: an amount must be a non-negative number, "
+                    f"but got {key}={amount!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     @model_validator(mode="after")
     def _stages_fit(self) -> TrainSection:

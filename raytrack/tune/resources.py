@@ -27,14 +27,30 @@ def trial_resources(train: TrainSection) -> dict[str, float]:
         resources = {"cpu": max(train.cpus_per_worker, DRIVER_CPU)}
         if train.gpus_per_worker:
             resources["gpu"] = train.gpus_per_worker
-        return resources
+        return resources | custom_resources(train)
     return {"cpu": 0, "memory": DDP_DRIVER_MEMORY}
+
+
+def custom_resources(train: TrainSection) -> dict[str, float]:
+    """One worker's custom resources (``train.resources_per_worker``), zero amounts left out."""
+    return {key: amount for key, amount in train.resources_per_worker.items() if amount > 0}
+
+
+def worker_resources(train: TrainSection) -> dict[str, float]:
+    """What each worker of a DDP trial reserves (Ray Train's ``resources_per_worker``)."""
+    resources = {"CPU": train.cpus_per_worker}
+    if train.gpus_per_worker > 0:
+        resources["GPU"] = train.gpus_per_worker
+    return resources | custom_resources(train)
 
 
 def trial_footprint(train: TrainSection) -> dict[str, float]:
     """Everything one trial occupies while it trains (its workers included)."""
     cpus = train.workers * train.cpus_per_worker
-    return {"CPU": max(cpus, DRIVER_CPU), "GPU": train.workers * train.gpus_per_worker}
+    footprint = {"CPU": max(cpus, DRIVER_CPU), "GPU": train.workers * train.gpus_per_worker}
+    for key, amount in custom_resources(train).items():
+        footprint[key] = train.workers * amount
+    return footprint
 
 
 def placement_problem(train: TrainSection, cluster: Mapping[str, float]) -> str | None:
@@ -52,13 +68,23 @@ def placement_problem(train: TrainSection, cluster: Mapping[str, float]) -> str 
             f"{need['GPU']:g} GPUs (train.workers={train.workers} × train.gpus_per_worker="
             f"{train.gpus_per_worker:g})"
         )
+    custom = [key for key in need if key not in ("CPU", "GPU")]
+    for key in custom:
+        if need[key] > cluster.get(key, 0.0) + 1e-9:
+            problems.append(
+                f"{need[key]:g} {key!r} (train.workers={train.workers} × "
+                f"train.resources_per_worker.{key}={train.resources_per_worker[key]:g})"
+            )
     if not problems:
         return None
+    offers = [f"{cluster.get('CPU', 0):g} CPUs", f"{cluster.get('GPU', 0):g} GPUs"]
+    offers += [f"{cluster.get(key, 0):g} {key!r}" for key in custom]
     return (
         "one trial needs "
         + " and ".join(problems)
-        + f", but the Ray cluster has {cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs; "
+        + f", but the Ray cluster has {', '.join(offers[:-1])} and {offers[-1]}; "
         "lower the per-worker resources or the number of workers, or use a larger cluster"
+        + (" (or one whose nodes offer the custom resources)" if custom else "")
     )
 
 
@@ -69,6 +95,7 @@ def default_concurrency(train: TrainSection, cluster: Mapping[str, float]) -> in
     limits = []
     if need["CPU"] > 0:
         limits.append(math.floor((cluster.get("CPU", 0.0) - spare + 1e-9) / need["CPU"]))
-    if need["GPU"] > 0:
-        limits.append(math.floor(cluster.get("GPU", 0.0) / need["GPU"] + 1e-9))
+    for key, amount in need.items():
+        if key != "CPU" and amount > 0:
+            limits.append(math.floor(cluster.get(key, 0.0) / amount + 1e-9))
     return max(1, min(limits) if limits else 1)

@@ -211,12 +211,11 @@ def _run_ddp(
 
     from raytrack.store.sample_store import SampleStore
     from raytrack.store.stream import shard_data_config
+    from raytrack.tune.resources import worker_resources
 
     train = experiment.train
     use_gpu = train.gpus_per_worker > 0
-    resources = {"CPU": train.cpus_per_worker}
-    if use_gpu:
-        resources["GPU"] = train.gpus_per_worker
+    resources = worker_resources(train)
     store = SampleStore(store_path)
     context = tune.get_context()
     run_name = ddp_run_name(context.get_experiment_name(), context.get_trial_id())
