@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 QUOTED = {
     "hypertrack_end_to_end": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
+    "hypertrack_transfer": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
     "multinode_utilisation": ROOT / "benchmarks" / "README.md",
 }
 
