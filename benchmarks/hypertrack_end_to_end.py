@@ -72,6 +72,7 @@ def event_figures(loaded, row) -> dict[str, float]:
     """Every clustering's measures and the graph's figures on one stored row."""
     import torch
 
+    from raytrack.families.hypertrack import resample
     from raytrack.families.hypertrack.measures import cluster_metrics, edge_auc
     from raytrack.families.hypertrack.model import cluster_hits
     from raytrack.families.hypertrack.voxdyn_edges import labels_and_true_edges
@@ -93,7 +94,7 @@ def event_figures(loaded, row) -> dict[str, float]:
         "edge_auc": edge_auc(prob, labels),
     }
     found = {before: np.asarray(out.hits["cluster_id"])}
-    x = torch.as_tensor(np.stack([np.asarray(out.hits[c], np.float32) for c in "xyz"], 1))
+    x = torch.as_tensor(resample.node_features(out))  # what the model saw
     for name in CLUSTERINGS:
         if name not in found:
             result = cluster_hits(name, x, torch.as_tensor(edges), torch.as_tensor(prob),

@@ -121,6 +121,11 @@ class VoxdynConstructor:
         }
 
 
+def connectivity_from_csr(indices: np.ndarray, indptr: np.ndarray, ncell: int) -> sp.csr_matrix:
+    """``C`` from the CSR arrays it is kept as (on disk and in checkpoints)."""
+    return sp.csr_matrix((np.ones(indices.size, bool), indices, indptr), shape=(ncell, ncell))
+
+
 def connectivity_matrix(
     ncell: int,
     cells: np.ndarray,

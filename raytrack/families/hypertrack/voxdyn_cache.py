@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from raytrack.families.hypertrack.voxdyn import VoxdynConstructor
+from raytrack.families.hypertrack.voxdyn import VoxdynConstructor, connectivity_from_csr
 from raytrack.families.hypertrack.voxdyn_key import VoxdynError, VoxdynKey
 
 __all__ = [
@@ -117,10 +116,7 @@ def load_constructor(
         raise VoxdynError(f"voxdyn artifact {directory} was built for another key: {shown}")
     with np.load(directory / ARRAYS) as arrays:
         n = stored.ncell
-        connectivity = sp.csr_matrix(
-            (np.ones(arrays["indices"].size, bool), arrays["indices"], arrays["indptr"]),
-            shape=(n, n),
-        )
+        connectivity = connectivity_from_csr(arrays["indices"], arrays["indptr"], n)
         centroids = np.ascontiguousarray(arrays["centroids"], np.float32)
     return VoxdynConstructor(
         key=stored if key is None else key,

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-from raytrack.families.hypertrack.voxdyn import VoxdynConstructor
+from raytrack.families.hypertrack.voxdyn import VoxdynConstructor, connectivity_from_csr
 from raytrack.families.hypertrack.voxdyn_cache import META, load_constructor
 from raytrack.families.hypertrack.voxdyn_key import VoxdynError, VoxdynKey
 
@@ -53,14 +52,11 @@ def constructor_from_state(state: Mapping[str, Any]) -> VoxdynConstructor:
                 "retrain"
             )
         return load_constructor(directory, key)
-    n = key.ncell
-    indices = state["indices"].numpy()
-    connectivity = sp.csr_matrix(
-        (np.ones(indices.size, bool), indices, state["indptr"].numpy()), shape=(n, n)
-    )
     return VoxdynConstructor(
         key=key,
         centroids=state["centroids"].numpy().astype(np.float32),
-        connectivity=connectivity,
+        connectivity=connectivity_from_csr(
+            state["indices"].numpy(), state["indptr"].numpy(), key.ncell
+        ),
         training_hits=int(state.get("training_hits", 0)),
     )

@@ -53,6 +53,32 @@ CLUSTER_COLUMN = "cluster_id"
 """The hit column of a stage's output that holds the stage's own track labels (−1: none)."""
 
 
+def _tracks_from_scores(
+    scored: Event, edges: np.ndarray, scores: np.ndarray, settings: TrackSettings,
+    edge_cut: float | None,
+) -> np.ndarray:  # fmt: skip
+    """Track label of every hit of ``scored`` built from its edge scores (cc or walk-through)."""
+    if settings.method == "cc":
+        cut = settings.edge_cut if settings.edge_cut is not None else edge_cut
+        if cut is None:
+            raise ValueError("method cc needs an edge cut: set the tracks evaluator's edge_cut")
+        return build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
+    order = (
+        np.asarray(scored.hits["r"], np.float64) ** 2
+        + np.asarray(scored.hits["z"], np.float64) ** 2
+    )
+    return build_tracks(
+        edges,
+        scores,
+        scored.num_hits,
+        method="walkthrough",
+        node_order=order,
+        score_cut_cc=settings.score_cut_cc,
+        th_min=settings.th_min,
+        th_add=settings.th_add,
+    )
+
+
 def event_track_labels(
     full: Event, scored: Event, settings: TrackSettings, edge_cut: float | None = None
 ) -> np.ndarray:
@@ -66,30 +92,11 @@ def event_track_labels(
                 "walkthrough"
             )
         selected = np.asarray(scored.hits[CLUSTER_COLUMN], np.int64)
-    elif edges is None:
-        raise ValueError(f"event {full.event_id}: the stage returned no scored graph")
-    elif settings.method == "cc":
-        scores = np.asarray(scored.edges["score"], np.float64)
-        cut = settings.edge_cut if settings.edge_cut is not None else edge_cut
-        if cut is None:
-            raise ValueError("method cc needs an edge cut: set the tracks evaluator's edge_cut")
-        selected = build_tracks(edges, scores, scored.num_hits, method="cc", edge_cut=cut)
     else:
+        if edges is None:
+            raise ValueError(f"event {full.event_id}: the stage returned no scored graph")
         scores = np.asarray(scored.edges["score"], np.float64)
-        order = (
-            np.asarray(scored.hits["r"], np.float64) ** 2
-            + np.asarray(scored.hits["z"], np.float64) ** 2
-        )
-        selected = build_tracks(
-            edges,
-            scores,
-            scored.num_hits,
-            method="walkthrough",
-            node_order=order,
-            score_cut_cc=settings.score_cut_cc,
-            th_min=settings.th_min,
-            th_add=settings.th_add,
-        )
+        selected = _tracks_from_scores(scored, edges, scores, settings, edge_cut)
     position = pd.Index(np.asarray(full.hits["hit_id"])).get_indexer(
         np.asarray(scored.hits["hit_id"])
     )
