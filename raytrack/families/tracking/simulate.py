@@ -28,6 +28,13 @@ Stored columns (see :mod:`raytrack.families.tracking.event`):
   4 hits and noise hits weigh 0; weights are normalised to sum to 1 per event.
 - Particles that leave no hit are kept in the particle table with ``nhits == 0``.
 
+Realism (off by default; ``realism: trackml`` turns it all on, see
+:data:`~raytrack.families.tracking.sim_settings.TRACKML_REALISM`): material per volume, energy
+loss and low-pT loopers in the propagation (:mod:`raytrack.families.tracking.helix`), resolutions
+from the module pitches, secondaries and module-overlap hits
+(:mod:`raytrack.families.tracking.sim_realism`), and TrackML-like cells with the Exa.TrkX cell
+features (:mod:`raytrack.families.tracking.sim_cells`).
+
 Event ``i`` of seed ``s`` depends only on ``(s, i)`` (``SeedSequence(s, spawn_key=(i,))``), so any
 range of events can be generated independently and always comes out the same.
 """
@@ -40,8 +47,16 @@ from collections.abc import Iterator
 import numpy as np
 
 from raytrack.families.tracking.detector import BARREL, trackml_detector
-from raytrack.families.tracking.event import Event
+from raytrack.families.tracking.event import CELL_COLUMNS, Event
 from raytrack.families.tracking.helix import propagate
+from raytrack.families.tracking.sim_cells import simulated_cell_features
+from raytrack.families.tracking.sim_realism import (
+    add_overlap_hits,
+    add_secondaries,
+    material_per_surface,
+    order_in_particle,
+    resolutions,
+)
 from raytrack.families.tracking.sim_settings import SimulationSettings
 
 __all__ = [
@@ -120,6 +135,7 @@ def simulate_event(event_id: int, rng: np.random.Generator, settings: Simulation
     momentum = np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], axis=1)
     position = vertices[vertex_of]
 
+    material = material_per_surface(det, s)
     cross = propagate(
         det,
         position,
@@ -127,24 +143,37 @@ def simulate_event(event_id: int, rng: np.random.Generator, settings: Simulation
         q,
         s.b_field,
         rng=rng if s.multiple_scattering else None,
-        material=s.material_budget if s.multiple_scattering else 0.0,
+        material=material if s.multiple_scattering or s.energy_loss else 0.0,
+        energy_loss=s.energy_loss,
+        loopers=s.loopers,
+        max_turns=s.looper_max_turns,
     )
+    if s.secondary_fraction > 0:
+        table = {"particle_id": particle_id, "position": position, "momentum": momentum, "q": q}
+        cross, table = add_secondaries(det, rng, s, cross, table, n_vtx)
+        particle_id, position, momentum, q = (table[k] for k in table)
+        n_part = len(q)
+        pt = np.hypot(momentum[:, 0], momentum[:, 1])
+    module = det.module_id(cross.surface, cross.x, cross.y, cross.z)
+    order = cross.step
+    if s.module_overlap > 0:
+        cross, module = add_overlap_hits(det, s, cross, module)
+        order = order_in_particle(cross.particle, n_part)
     n_sig = len(cross.particle)
     surface = cross.surface
-    module = det.module_id(surface, cross.x, cross.y, cross.z)
     # Resolution: smear on the surface (a barrel hit keeps its radius, an endcap hit its z).
     g = rng.standard_normal((2, n_sig))
     barrel = det.kind[surface] == BARREL
+    sig_rphi, sig_z, sig_r = resolutions(det, s, surface)
     r_true = np.hypot(cross.x, cross.y)
     phi_true = np.arctan2(cross.y, cross.x)
-    r_hit = np.where(barrel, det.radius[surface], r_true + g[1] * s.endcap_resolution_r)
+    r_hit = np.where(barrel, det.radius[surface], r_true + g[1] * sig_r)
     r_hit = np.abs(r_hit)
-    sig_rphi = np.where(barrel, s.barrel_resolution_rphi, s.endcap_resolution_rphi)
     phi_hit = phi_true + g[0] * sig_rphi / np.maximum(r_hit, 1e-9)
-    z_hit = np.where(barrel, cross.z + g[1] * s.barrel_resolution_z, det.z[surface])
+    z_hit = np.where(barrel, cross.z + g[1] * sig_z, det.z[surface])
 
     nhits = np.bincount(cross.particle, minlength=n_part)
-    weight = trackml_weights(cross.particle, cross.step, nhits, pt)
+    weight = trackml_weights(cross.particle, order, nhits, pt)
 
     n_noise = 0
     if n_sig and s.noise_ratio > 0:
@@ -167,6 +196,10 @@ def simulate_event(event_id: int, rng: np.random.Generator, settings: Simulation
     }
     perm = rng.permutation(n_sig + n_noise)
     hits = {name: col[perm] for name, col in hits.items()}
+    if s.cells:
+        direction = np.concatenate([cross.momentum, np.full((n_noise, 3), np.nan)])[perm]
+        hits["hit_id"] = np.arange(1, n_sig + n_noise + 1, dtype=np.int64)
+        hits.update(simulated_cell_features(det, hits, direction, rng))
     return _make_event(event_id, hits, particle_id, position, momentum, q, nhits)
 
 
@@ -187,6 +220,7 @@ def _make_event(event_id, hits, particle_id, position, momentum, q, nhits) -> Ev
         "phi": np.arctan2(y, x),
         "eta": np.arcsinh(z / np.maximum(r, 1e-6)).astype(np.float32),
     }
+    out_hits.update({name: hits[name] for name in CELL_COLUMNS if name in hits})
     pt = np.hypot(momentum[:, 0], momentum[:, 1])
     particles = {
         "particle_id": particle_id.astype(np.int64),
