@@ -126,6 +126,7 @@ def check_matches(store: Any, source: DataSource, data: DataSection) -> str | No
     if source.kind == "simulator":
         wanted["seed"] = 0 if data.generate.seed is None else data.generate.seed
     found = {key: provenance.get(key) for key in wanted}
+    found["settings"] = _as_validated(source, found["settings"])
     count = data.generate.events or 0
     if found != wanted or len(store) < count:
         return (
@@ -133,6 +134,17 @@ def check_matches(store: Any, source: DataSource, data: DataSection) -> str | No
             f"but data.generate asks for {wanted}" + (f" and {count} samples" if count else "")
         )
     return None
+
+
+def _as_validated(source: DataSource, settings: Any) -> Any:
+    """A store's recorded settings as the settings model reads them today: a setting added
+    since the store was built takes its default (which is what the store was built with)."""
+    if not isinstance(settings, Mapping):
+        return settings
+    try:
+        return source.settings_model().model_validate(dict(settings)).model_dump(mode="json")
+    except ValueError:  # a setting since removed or renamed: compare as recorded
+        return dict(settings)
 
 
 def splits_of(data: DataSection, store: Any) -> Splits:
