@@ -36,16 +36,20 @@ def first_values(experiment) -> dict:
 
 
 def store_for(experiment, tiny_store: Path, path: Path) -> Path:
-    """The shared tracking store for a model that reads it; else 4 samples of the experiment's
-    own simulator. A reader's real files are its family's own tests' business."""
+    """The shared tracking store for a model that reads it (unless the experiment's simulator
+    writes cell features, which it lacks); else 4 samples of the experiment's own simulator. A reader's real files are its family's own tests' business."""
     from raytrack.data.build import build_store, settings_of, source_of
     from raytrack.registry import get_model
     from raytrack.store.sample_store import SampleStore
 
     sources = get_model(experiment.model.name, experiment.plugins).spec.sources
     source = source_of(experiment)
+    # a simulator asked for cell features writes columns the tiny store lacks: its own 4 events
+    writes_cells = source is not None and getattr(
+        settings_of(source, experiment.data), "cells", False
+    )
     # (a stage with no source of its own reads the previous stage's graphs: the tiny store's)
-    if source is None or SampleStore(tiny_store).source in sources:
+    if source is None or (SampleStore(tiny_store).source in sources and not writes_cells):
         return tiny_store
     if source.kind != "simulator":
         pytest.skip(f"{source.name} reads real files: its family's tests train this file")
