@@ -2,8 +2,8 @@
 
 A particle crosses its module's sensitive depth ``T`` along its direction ``d`` in the module
 frame ``(u, v, w)``; the crossing spans ``T |d_u / d_w|`` along ``u`` and ``T |d_v / d_w|`` along
-``v``, widened by ``CHARGE_SPREAD`` (diffusion) on each side and, in the barrel (where the field
-is across the sensor's drift field), by the Lorentz drift ``LORENTZ_TAN * T`` along ``u``; it
+``v``, widened by ``CHARGE_SPREAD`` (diffusion) on each side and, in the pixel barrel (where the
+field is across the sensor's drift field), by the Lorentz drift ``LORENTZ_TAN * T`` along ``u``; it
 starts at a uniformly random place within a channel. ``T`` is ``module_t`` (TrackML's
 half-thickness): the real event's pixel-barrel clusters grow as ``0.15 mm * |cot theta| / pitch_v``
 along ``v``, not as twice that. The cluster covers ``nb_u`` channels along ``u``
@@ -39,8 +39,9 @@ CHARGE_SPREAD = 0.005
 """mm of charge diffusion added at each side of a crossing's projection."""
 
 LORENTZ_TAN = 0.4
-"""Tangent of the Lorentz angle in the barrel: the real event's pixel-barrel clusters span two
-columns along ``u`` at any incidence."""
+"""Tangent of the Lorentz angle in the pixel barrel: the real event's pixel-barrel clusters span
+two columns along ``u`` at any incidence (its strip-barrel clusters often one strip: no drift
+is modelled there)."""
 
 PIXEL_MIP_CHARGE = {"barrel": 0.16, "disk": 0.3}
 """Charge of a pixel hit crossing the sensor at normal incidence, calibrated on the real event:
@@ -74,7 +75,8 @@ def simulated_cells(
     pitch_u, pitch_v, thickness = volume_pitches(hits["volume_id"])
     barrel = np.isin(hits["volume_id"], BARREL_VOLUMES)
     dw = np.maximum(np.abs(local[:, 2]), 1e-3)
-    lorentz = np.where(barrel, LORENTZ_TAN * thickness, 0.0)
+    pixel = np.isin(hits["volume_id"], PIXEL_VOLUMES)
+    lorentz = np.where(barrel & pixel, LORENTZ_TAN * thickness, 0.0)
     span_u = thickness * np.abs(local[:, 0]) / dw + 2 * CHARGE_SPREAD + lorentz
     span_v = thickness * np.abs(local[:, 1]) / dw + 2 * CHARGE_SPREAD
     start_u = rng.random(n) * pitch_u
@@ -83,7 +85,6 @@ def simulated_cells(
     nb_v = np.minimum(np.floor((start_v + span_v) / pitch_v).astype(np.int64) + 1, MAX_CHANNELS)
     count = nb_u + nb_v - 1
 
-    pixel = np.isin(hits["volume_id"], PIXEL_VOLUMES)
     moyal = -np.log(np.maximum(rng.standard_normal(n) ** 2, 1e-12))  # Moyal(0, 1): mean 1.27
     path = thickness / dw
     mip = np.where(barrel, PIXEL_MIP_CHARGE["barrel"], PIXEL_MIP_CHARGE["disk"])

@@ -60,14 +60,16 @@ def module_place(
 
 
 def overlap_neighbours(
-    det: Detector, surface: np.ndarray, x, y, z, overlap: float
+    det: Detector, surface: np.ndarray, x, y, z, overlap: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Crossings also seen by a neighbouring module, and that module's id.
 
     Returns ``(which, module_id)``: indices into the crossings and the 1-based id of the
-    azimuthal neighbour whose overlap band (``overlap`` of a module width) holds the crossing.
+    azimuthal neighbour whose overlap band (``overlap`` of a module width, one value or one
+    per surface) holds the crossing.
     """
-    if overlap <= 0 or len(surface) == 0:
+    overlap = np.broadcast_to(np.asarray(overlap, float), (det.n_surfaces,))[surface]
+    if not np.any(overlap > 0) or len(surface) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
     k, iphi, n_phi, frac = module_place(det, surface, x, y, z)
     low, high = frac < overlap, frac > 1.0 - overlap

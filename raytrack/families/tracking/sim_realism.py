@@ -10,7 +10,7 @@ secondary particles and module-overlap hits (settings in
   propagated like primaries (starting on that crossing's surface) and spawn nothing further;
   the primary keeps its momentum. A secondary's ``particle_id`` has its own vertex number (after
   the interaction vertices) and particle number 1; its ``vx, vy, vz`` is the production point.
-- **Overlap hits** (``module_overlap``): a crossing inside the overlap band of its module's
+- **Overlap hits** (``module_overlap``, ``module_overlap_by_volume``): a crossing inside the overlap band of its module's
   azimuthal neighbour (:func:`~raytrack.families.tracking.sim_modules.overlap_neighbours`)
   leaves a second hit of the same particle on the same layer, on the neighbouring module, at
   the same true point and smeared independently; it follows the first hit in the particle's
@@ -34,13 +34,16 @@ SECONDARY_PT_SCALE = 0.17
 than 10 mm from the beam line: pT 0.16 / 0.22 / 0.34 GeV at 25 / 50 / 75%)."""
 
 
+def per_surface(det: Detector, by_volume: dict[int, float], default: float) -> float | np.ndarray:
+    """``default``, or one value per surface where ``by_volume`` names its volume."""
+    if not by_volume:
+        return default
+    return np.array([by_volume.get(int(v), default) for v in det.volume_id], float)
+
+
 def material_per_surface(det: Detector, s: SimulationSettings) -> float | np.ndarray:
     """Layer thickness in X0: ``material_budget``, or one per surface with ``material_by_volume``."""
-    if not s.material_by_volume:
-        return s.material_budget
-    return np.array(
-        [s.material_by_volume.get(int(v), s.material_budget) for v in det.volume_id], float
-    )
+    return per_surface(det, s.material_by_volume, s.material_budget)
 
 
 def resolutions(
@@ -117,7 +120,12 @@ def add_overlap_hits(
 ) -> tuple[Crossings, np.ndarray]:
     """Crossings (and module ids) with the overlap hits added, in each particle's order."""
     which, neighbour = overlap_neighbours(
-        det, cross.surface, cross.x, cross.y, cross.z, s.module_overlap
+        det,
+        cross.surface,
+        cross.x,
+        cross.y,
+        cross.z,
+        per_surface(det, s.module_overlap_by_volume, s.module_overlap),
     )
     if which.size == 0:
         return cross, module

@@ -22,7 +22,8 @@ TRACKML_REALISM: dict[str, Any] = {
     "material_by_volume": {7: 0.015, 8: 0.015, 9: 0.015, 12: 0.025, 13: 0.025, 14: 0.025,
                            16: 0.03, 17: 0.03, 18: 0.03},
     "energy_loss": True,
-    "module_overlap": 0.12,
+    "module_overlap_by_volume": {7: 0.25, 8: 0.095, 9: 0.25, 12: 0.045, 13: 0.06, 14: 0.045,
+                                 16: 0.125, 17: 0.075, 18: 0.125},
     "secondary_fraction": 0.35,
     "loopers": True,
     "cells": True,
@@ -30,8 +31,10 @@ TRACKML_REALISM: dict[str, Any] = {
 """What ``realism: trackml`` sets (each value only where the setting is not given explicitly).
 
 Tuned against the real TrackML event in ``../shared/data/trackml`` with
-``benchmarks/simulation_vs_real.py``: ``module_overlap`` so that about a quarter of a particle's
-layers hold two hits (the real event: 28%), ``secondary_fraction`` so that about a quarter of the
+``benchmarks/simulation_vs_real.py``: ``module_overlap_by_volume`` so that, with the loopers'
+second crossings, the share of a particle's layers that hold two or more of its hits is the real
+event's in each volume (pixel disks 51%, short-strip disks 9-10%, barrels 20-24%, long-strip disks
+21-29%), ``secondary_fraction`` so that about a quarter of the
 particles start away from the beam line (the real event: 148 of 548 particles start more than
 10 mm from it, 0.37 per primary).
 """
@@ -128,6 +131,10 @@ class SimulationSettings(BaseModel):
         description="fraction of a module's azimuthal width that its neighbour also covers at "
         "each side: a crossing there leaves a second hit on the neighbouring module",
     )
+    module_overlap_by_volume: dict[int, float] = Field(
+        default_factory=dict,
+        description="module_overlap per TrackML volume id; volumes not named use module_overlap",
+    )
     secondary_fraction: float = Field(
         0.0,
         ge=0,
@@ -181,6 +188,15 @@ class SimulationSettings(BaseModel):
         bad = {v: x for v, x in self.material_by_volume.items() if not 0 <= x <= 1}
         if bad:
             raise ValueError(f"material_by_volume values must lie in [0, 1], but got {bad}")
+        unknown = sorted(set(self.module_overlap_by_volume) - set(VOLUME_IDS))
+        if unknown:
+            raise ValueError(
+                f"module_overlap_by_volume names volume ids {unknown}; TrackML volumes are "
+                f"{VOLUME_IDS}"
+            )
+        bad = {v: x for v, x in self.module_overlap_by_volume.items() if not 0 <= x <= 0.5}
+        if bad:
+            raise ValueError(f"module_overlap_by_volume values must lie in [0, 0.5], but got {bad}")
         if self.resolution == "pitch":
             fixed = sorted(f for f in self._changed() if "_resolution_" in f)
             if fixed:

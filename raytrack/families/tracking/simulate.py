@@ -156,7 +156,7 @@ def simulate_event(event_id: int, rng: np.random.Generator, settings: Simulation
         pt = np.hypot(momentum[:, 0], momentum[:, 1])
     module = det.module_id(cross.surface, cross.x, cross.y, cross.z)
     order = cross.step
-    if s.module_overlap > 0:
+    if s.module_overlap > 0 or any(v > 0 for v in s.module_overlap_by_volume.values()):
         cross, module = add_overlap_hits(det, s, cross, module)
         order = order_in_particle(cross.particle, n_part)
     n_sig = len(cross.particle)

@@ -39,6 +39,10 @@ def test_realism_settings_are_validated_with_clear_errors():
         SimulationSettings(material_by_volume={5: 0.01})
     with pytest.raises(ValidationError, match="values must lie in"):
         SimulationSettings(material_by_volume={8: 2.0})
+    with pytest.raises(ValidationError, match=r"module_overlap_by_volume names volume ids \[10\]"):
+        SimulationSettings(module_overlap_by_volume={10: 0.1})
+    with pytest.raises(ValidationError, match=r"must lie in \[0, 0.5\]"):
+        SimulationSettings(module_overlap_by_volume={8: 0.6})
     with pytest.raises(ValidationError, match="barrel_resolution_z is not used with resolution"):
         SimulationSettings(resolution="pitch", barrel_resolution_z=0.05)
     with pytest.raises(ValidationError, match="looper_max_turns is only used with loopers"):
@@ -139,6 +143,12 @@ def test_overlap_hits_share_particle_and_layer_on_neighbouring_modules():
     plain = simulate_event(0, event_rng(4, 0), SimulationSettings(rfactor=0.03, noise_ratio=0.0))
     assert np.all(_pairs_on_one_layer(plain)[2] == 1)
     assert event.num_hits > plain.num_hits and det.n_surfaces > 0
+    # per volume: no overlaps in the pixel barrel, the others keep theirs
+    by_volume = settings.model_copy(update={"module_overlap_by_volume": {8: 0.0}})
+    some = simulate_event(0, event_rng(4, 0), by_volume)
+    signal, group, counts = _pairs_on_one_layer(some)
+    doubled_volumes = set(some.hits["volume_id"][signal][counts[group] == 2].tolist())
+    assert 8 not in doubled_volumes and {7, 13, 17} <= doubled_volumes
 
 
 def test_secondaries_start_on_a_surface_at_a_primary_crossing():
