@@ -90,7 +90,7 @@ def _fmt(q: list[float]) -> str:
     return " / ".join(f"{x:g}" for x in q) if q else "–"
 
 
-def page(result: dict) -> str:
+def markdown(result: dict) -> str:
     real, sim, basic = result["real"], result["trackml"], result["basic"]
     lines = [
         "# Simulation beside the real TrackML event",
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
         result[f"{realism}_settings"] = settings.model_dump(mode="json")
     result["wall_s"] = round(time.perf_counter() - start, 1)
     stem = "simulation_vs_real_quick" if args.quick else "simulation_vs_real"
-    write_result(args.out, stem, result, page(result))
+    write_result(args.out, stem, result, markdown(result))
     return result
 
 
