@@ -236,14 +236,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--head-cpus", type=float, default=0)
     parser.add_argument("--bin-s", type=float, default=10.0)
     parser.add_argument("--tpe-trials", type=int, nargs="*", default=[100, 300, 1000])
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results")
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.epochs, args.repeats, args.events, args.tpe_trials = 8, 2, 1, 32, [100]
     result = measure(args)
     stem = "multinode_utilisation" + ("_quick" if args.quick else "")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(markdown(result))
+    out = args.out or RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(markdown(result))
     print(markdown(result))
 
 

@@ -31,6 +31,36 @@ from raytrack.families.exatrkx.mlp import Activation, SplitInputMLP
 
 Layers = Annotated[int, Field(ge=1)]
 
+EDGE_FEATURES = ("dr", "dphi", "dz", "deta", "phislope", "rphislope")
+"""acorn's edge features, in the order of its CTD 2023 configuration (``edge_features``)."""
+
+
+def edge_features(position: torch.Tensor, edge_index: torch.Tensor, count: int) -> torch.Tensor:
+    """The first ``count`` of :data:`EDGE_FEATURES` per edge ``s → d``, as acorn computes them.
+
+    ``position``: ``(N, 3)`` hit features ``r/1000, φ/π, z/1000`` (acorn's ``node_scales``,
+    applied before its edge features). ``dr, dphi, dz, deta`` are differences ``d − s``, ``dphi``
+    wrapped into ``[−1, 1]`` (units of π), ``η = asinh(z / r)``; ``phislope = dphi / dr`` with NaN
+    as 0 and infinities clamped into ``[−100, 100]``; ``rphislope`` is the mean ``r`` of the two
+    hits times ``phislope``. Shape ``(E, count)``, the dtype of ``position``.
+    """
+    src, dst = edge_index[0], edge_index[1]
+    r, phi, z = position.unbind(1)
+    dr = r[dst] - r[src]
+    dphi = phi[dst] - phi[src]
+    dphi = torch.where(dphi > 1, dphi - 2, torch.where(dphi < -1, dphi + 2, dphi))
+    eta = torch.asinh(z / r)
+    slope = torch.nan_to_num(dphi / dr, nan=0.0, posinf=100.0, neginf=-100.0).clamp(-100, 100)
+    columns = {
+        "dr": dr,
+        "dphi": dphi,
+        "dz": z[dst] - z[src],
+        "deta": torch.nan_to_num(eta[dst] - eta[src], nan=0.0),
+        "phislope": slope,
+        "rphislope": (r[dst] + r[src]) / 2 * slope,
+    }
+    return torch.stack([columns[name] for name in EDGE_FEATURES[:count]], dim=1)
+
 
 class InteractionGNN2(nn.Module):
     r"""acorn's ``InteractionGNN2`` edge classifier, without concatenations.
@@ -56,8 +86,10 @@ class InteractionGNN2(nn.Module):
 
     Args:
         spatial_channels, cell_channels: hit features (acorn's ``node_features``, counted).
-        edge_channels: edge features (acorn's ``edge_features``, counted); 0: the edge encoder
-            reads ``[x⁰_s, x⁰_d]`` instead.
+        edge_channels: edge features (acorn's ``edge_features``, counted): the first
+            ``edge_channels`` of :data:`EDGE_FEATURES`, computed from the hits' ``r, φ, z`` (the
+            last three hit features) when the caller passes no ``edge_attr``; 0: the edge
+            encoder reads ``[x⁰_s, x⁰_d]`` instead.
         hidden: width of every latent and hidden layer.
         n_graph_iters: rounds of message passing (at least 1).
         n_node_net_layers, n_edge_net_layers: layers of the node and edge encoders and networks.
@@ -76,7 +108,8 @@ class InteractionGNN2(nn.Module):
 
     Shapes:
         - input ``x``: ``(N, spatial_channels + cell_channels)``, ``edge_index``: ``(2, E)``
-          int64, ``edge_attr``: ``(E, edge_channels)`` (only when ``edge_channels > 0``)
+          int64, ``edge_attr``: ``(E, edge_channels)`` or ``None`` (only with ``edge_channels``:
+          computed by :func:`edge_features`)
         - output: ``{"edge_logits": (E,)}``
     """
 
@@ -86,7 +119,7 @@ class InteractionGNN2(nn.Module):
         *,
         spatial_channels: SpatialChannels = 3,
         cell_channels: CellChannels = 0,
-        edge_channels: Annotated[int, Field(ge=0)] = 0,
+        edge_channels: Annotated[int, Field(ge=0, le=len(EDGE_FEATURES))] = 0,
         hidden: Annotated[int, Field(ge=1)] = 128,
         n_graph_iters: Annotated[int, Field(ge=1)] = 8,
         n_node_net_layers: Layers = 3,
@@ -108,6 +141,11 @@ class InteractionGNN2(nn.Module):
         precision: Precision = "float32",
     ) -> None:
         super().__init__()
+        if edge_channels and spatial_channels != 3:
+            raise ValueError(
+                f"edge_channels={edge_channels} computes acorn's edge features from r, φ, z: it "
+                f"needs spatial_channels=3, but got spatial_channels={spatial_channels}"
+            )
         self.in_channels = spatial_channels + cell_channels
         self.edge_channels = edge_channels
         self.hidden = h = hidden
@@ -224,11 +262,13 @@ class InteractionGNN2(nn.Module):
         edge_index: torch.Tensor,
         edge_attr: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        if (edge_attr is None) != (self.edge_channels == 0):
+        if edge_attr is None and self.edge_channels:
+            edge_attr = edge_features(x[:, -3:], edge_index, self.edge_channels)
+        if edge_attr is not None and tuple(edge_attr.shape[1:]) != (self.edge_channels,):
             raise ValueError(
                 f"InteractionGNN2 with edge_channels={self.edge_channels} needs "
-                f"{'an' if self.edge_channels else 'no'} edge_attr, but got "
-                f"{None if edge_attr is None else tuple(edge_attr.shape)}"
+                f"{'an (E, ' + str(self.edge_channels) + ')' if self.edge_channels else 'no'} "
+                f"edge_attr, but got {tuple(edge_attr.shape)}"
             )
         src, dst = edge_index[0], edge_index[1]
         ckpt = self.checkpointing and torch.is_grad_enabled()
