@@ -87,10 +87,10 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
         os.environ["WANDB_MODE"] = mode  # read by the logging actors as well
         wandb_dir = storage_root / sweep_name / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
-        from raytrack.tune.wandb_callback import wandb_callback_class
+        from raytrack.tune.wandb_callback import SweepWandbCallback
 
         callbacks.append(
-            wandb_callback_class()(
+            SweepWandbCallback(
                 sweep_id=_registered_sweep(experiment),
                 tuned_metric=experiment.tune.metric,
                 tuned_mode=experiment.tune.mode,
@@ -102,6 +102,7 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
                 tags=[experiment.model.name, experiment.name],
             )
         )
+        _timed_if_probing(callbacks, "wandb")
     mlflow_cfg = experiment.logging.mlflow
     if mlflow_cfg.enabled:
         try:
@@ -128,7 +129,18 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
                 ),
             )
         )
+        _timed_if_probing(callbacks, "mlflow")
     return callbacks
+
+
+def _timed_if_probing(callbacks: list[Any], name: str) -> None:
+    """With a probe hook named, the last callback reports the time of each of its hooks."""
+    from raytrack.probe import probing
+
+    if probing():
+        from raytrack.tune.probe_callbacks import TimedCallback
+
+        callbacks[-1] = TimedCallback(callbacks[-1], name)
 
 
 def tensorboard_callback() -> Any:
