@@ -15,6 +15,7 @@ logging actors as a constructor argument, in memory (:mod:`raytrack.tune.wandb_c
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import sys
@@ -77,12 +78,10 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
     callbacks: list[Any] = [callback for callback in (tensorboard_callback(),) if callback]
     wandb_cfg = experiment.logging.wandb
     if wandb_cfg.enabled:
-        try:
-            import wandb  # noqa: F401
-        except ImportError as error:
+        if importlib.util.find_spec("wandb") is None:  # imported by the logging actor only
             raise RuntimeError(
                 "logging.wandb.enabled is true but wandb is not installed: pip install wandb"
-            ) from error
+            )
         mode = wandb_mode(wandb_cfg.mode)
         os.environ["WANDB_MODE"] = mode  # read by the logging actors as well
         wandb_dir = storage_root / sweep_name / "wandb"

@@ -80,11 +80,15 @@ class MLflowBatchCallback(LoggerCallback):
             write, args = self._queue.get()
             if write is None:
                 return
+            if getattr(self, "_closed_store", False):
+                continue  # the store could not be opened: said once below
             try:
                 write(*args)
             except Exception as error:  # a lost metric must not stop the sweep
+                self._closed_store = write == self._open_experiment
                 print(
-                    f"raytrack: warning: MLflow {write.__name__} failed: "
+                    f"raytrack: warning: MLflow {write.__name__} failed "
+                    f"({redact_uri(self.tracking_uri)}): "
                     f"{type(error).__name__}: {redact_text(str(error))}",
                     file=sys.stderr,
                 )
@@ -97,24 +101,29 @@ class MLflowBatchCallback(LoggerCallback):
             self._writer = None
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
+        """Connect; the experiment and the sweep's parent run are found or created in the
+        writer thread (a new SQLite store takes seconds to create its tables)."""
         from mlflow.tracking import MlflowClient
 
         try:
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
-            found = self._client.get_experiment_by_name(self.experiment_name)
-            self._experiment_id = (
-                found.experiment_id
-                if found
-                else self._client.create_experiment(
-                    self.experiment_name, artifact_location=self.artifact_location
-                )
-            )
-            self._parent = self._parent_run()
         except Exception as error:  # its message may spell out the URI, credentials included
             raise RuntimeError(
                 f"MLflow tracking store {redact_uri(self.tracking_uri)}: "
                 f"{type(error).__name__}: {redact_text(str(error))}"
             ) from None
+        self._later(self._open_experiment)
+
+    def _open_experiment(self) -> None:
+        found = self._client.get_experiment_by_name(self.experiment_name)
+        self._experiment_id = (
+            found.experiment_id
+            if found
+            else self._client.create_experiment(
+                self.experiment_name, artifact_location=self.artifact_location
+            )
+        )
+        self._parent = self._parent_run()
 
     def _parent_run(self) -> str:
         """The sweep's parent run: found again on resume, else created."""
@@ -134,9 +143,12 @@ class MLflowBatchCallback(LoggerCallback):
         return run.info.run_id
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
-        if self._parent is not None:
-            self._later(self._client.set_terminated, self._parent, "FINISHED")
+        self._later(self._end_parent)
         self.flush()
+
+    def _end_parent(self) -> None:
+        if self._parent is not None:
+            self._client.set_terminated(self._parent, status="FINISHED")
 
     def log_trial_start(self, trial: Any) -> None:
         self._later(self._start_run, trial.trial_id, str(trial), dict(trial.config))

@@ -29,7 +29,7 @@ def init_ray(address: str | None = None) -> None:
     # A worker group that cannot be placed fails after this long instead of waiting forever.
     os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "120")
     # Train V2's controller polls its workers every 2 s, so each ray.train.report waited ~1 s
-    # and a DDP trial's end 4-5 s; polling every 0.25 s cut both (benchmarks/sweep_overhead.md).
+    # and a DDP trial's end 4-5 s; polling every 0.25 s cut both (measured by an earlier benchmarks/sweep_overhead.py).
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.25")
     # Workers of a local Ray inherit these: raytrack prints its own progress.
     os.environ.update({key: os.environ.get(key, value) for key, value in QUIET_ENV.items()})
