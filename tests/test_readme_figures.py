@@ -21,6 +21,7 @@ QUOTED = {
     "hypertrack_end_to_end": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
     "hypertrack_transfer": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
     "multinode_utilisation": ROOT / "benchmarks" / "README.md",
+    "sweep_overhead": ROOT / "benchmarks" / "README.md",
 }
 
 
