@@ -104,14 +104,12 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
         _timed_if_probing(callbacks, "wandb")
     mlflow_cfg = experiment.logging.mlflow
     if mlflow_cfg.enabled:
-        try:
-            import mlflow  # noqa: F401
-
-            from raytrack.tune.mlflow_callback import MLflowBatchCallback
-        except ImportError as error:
+        if importlib.util.find_spec("mlflow") is None:  # imported by the writer thread only
             raise RuntimeError(
                 "logging.mlflow.enabled is true but mlflow is not installed: pip install mlflow"
-            ) from error
+            )
+        from raytrack.tune.mlflow_callback import MLflowBatchCallback
+
         local_store = mlflow_cfg.tracking_uri is None
         callbacks.append(
             MLflowBatchCallback(
