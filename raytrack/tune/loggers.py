@@ -10,7 +10,10 @@
 Every run records the experiment the trial really ran, flattened with dotted keys
 (:mod:`raytrack.tune.logged_config`), with credentials in URIs masked. Secrets never travel in
 a Ray ``runtime_env``, which Ray writes to its session logs: the W&B API key reaches the
-logging actors as a constructor argument, in memory (:mod:`raytrack.tune.wandb_callback`).
+logging actor as a constructor argument, in memory (:mod:`raytrack.tune.wandb_callback`).
+
+Neither blocks the sweep's driver: W&B's runs live in one actor per sweep, MLflow writes in a
+background thread. With a probe hook named (:mod:`raytrack.probe`) each one's hooks are timed.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
                 "logging.wandb.enabled is true but wandb is not installed: pip install wandb"
             )
         mode = wandb_mode(wandb_cfg.mode)
-        os.environ["WANDB_MODE"] = mode  # read by the logging actors as well
+        os.environ["WANDB_MODE"] = mode  # read by the logging actor as well
         wandb_dir = storage_root / sweep_name / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
         from raytrack.tune.wandb_callback import SweepWandbCallback

@@ -36,8 +36,7 @@ def init_ray(address: str | None = None) -> None:
     if not sys.stdout.isatty():  # Ray colours its worker-log prefixes even into files
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    # Ray's W&B callback blocks ~1 s on each trial's first result while that trial's queue
-    # actor starts; only warn about driver stalls well beyond that.
+    # Only warn about driver stalls of seconds (a loaded machine's short hiccups are no news).
     os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "5")
     keep_secrets_out_of_runtime_envs()  # Ray would log them (raytrack.redact)
     if ray.is_initialized():
