@@ -165,8 +165,13 @@ def run_side(command: list[str], env: dict[str, str], timeout: float) -> dict[st
                     cpu[member.pid] = times.user + times.system
         except psutil.Error:
             pass
-        if time.time() - started > timeout:
-            process.kill()
+        if time.time() - started > timeout:  # the whole tree: Ray's and Optuna's workers too
+            for member in [*root.children(recursive=True), root]:
+                try:
+                    member.kill()
+                except psutil.Error:
+                    pass
+            process.wait()
             raise RuntimeError(f"{command} ran past {timeout} s")
         time.sleep(0.2)
     if process.returncode:
