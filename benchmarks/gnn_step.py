@@ -1,6 +1,6 @@
 """Train-step time and peak memory of the Exa.TrkX interaction GNN, raytrack vs. reference style.
 
-    python benchmarks/gnn_step.py --malloc     # the table of gnn_step.md (~15 min on 2 cores)
+    python benchmarks/gnn_step.py --malloc     # the full table (~15 min on 2 cores)
     python benchmarks/gnn_step.py --quick      # small graphs, one step: a smoke run
 
 A train step is forward + backward + ``Adam.step`` on one random graph (uniform random edges used
@@ -188,7 +188,7 @@ def check_equivalence() -> float:
 
 
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**34), "MALLOC_TRIM_THRESHOLD_": str(2**34)}
-"""glibc malloc kept from returning large freed blocks to the OS (see gnn_step.md)."""
+"""glibc malloc kept from returning large freed blocks to the OS (see --malloc)."""
 
 EXACT_RSS_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
 """For the memory runs: every block over 64 KiB is its own mapping, returned to the OS when

@@ -1,317 +1,383 @@
-"""Per-trial overhead of raytrack's two trial paths, and a sweep against bare Optuna, in one run.
+"""Sweep overhead: a raytrack sweep against bare Optuna on the same trials, and where the time goes.
 
-    python benchmarks/sweep_overhead.py                 # the full run: ~8-10 min on 2 busy cores
-    python benchmarks/sweep_overhead.py --repeats 1 --ddp-repeats 1 --sweep-repeats 1  # smoke
+Three sweeps of the same file (the quickstart scaled down: its model settings and search space,
+fewer events; Optuna TPE + ASHA, ``--concurrency`` trials at a time), each in its own process,
+interleaved in every repeat so the machine's load hits them alike:
 
-Part 1, per-trial overhead (``raytrack tune`` of a fixed lr grid, FIFO, one trial at a time, tiny
-Exa.TrkX GNN: hidden 8, 1 graph iteration, 1-layer MLPs, on 8 simulated events of ~0.5k hits):
-path (i) ``train.workers: 1`` (the loop runs inside the Tune trial) and path (ii)
-``train.workers: 2`` (the trial drives a TorchTrainer with 2 DDP workers, gloo, 0.5 CPU each).
-Each ``raytrack tune`` runs in a fresh process (its own local Ray, as a user would) through
-``raytrack.cli.main``, with timing probes patched in from outside (raytrack is not edited):
-a Tune callback in the driver; in the trial and Train worker processes, wrappers around
-``run_trial``, ``_worker_loop``, ``run_training``, ``get_model``/``build``, ``build_optimizer``,
-``save_checkpoint``, the sessions' ``rows``/``report`` and ``TorchTrainer.fit``, appending
-``time.time()`` stamps to a JSON-lines file. Trials run back to back, so trial *k* occupies the
-slot from the end of trial *k-1* (for the first: from the start of ``Tuner.fit``) to its own end
-as the driver sees it. Overhead = slot - sum of the loop's ``epoch_time_s``. Two more runs of
-path (ii) measure possible raytrack changes, patched in the same way: Ray Train's controller
-polling every 0.25 s instead of 2 s with no preemption-watcher actor (``TRAIN_KNOBS``, set in the
-environment), and on top of that each DDP worker reading its slice of the events straight from
-the store with pyarrow instead of a Ray Data shard (``--direct-rows``).
+- ``raytrack``: ``raytrack tune`` with its loggers off;
+- ``raytrack+loggers``: the same with W&B (offline) and MLflow (SQLite) on;
+- ``optuna``: bare Optuna, TPE + ``SuccessiveHalvingPruner`` (min resource = ASHA's grace
+  period, same reduction factor), ``--concurrency`` worker processes on one journal file, each
+  running raytrack's training loop (``LocalSession``) and reporting every epoch.
 
-Part 2, sweep wall time: the same sweep file (the quickstart scaled down: its model, store
-settings and search on 48 events; 10 trials of at most 6 epochs; Optuna TPE + ASHA with grace
-period 1 and reduction factor 2; 2 concurrent trials of 1 CPU) through ``python -m raytrack.cli tune`` (no probes), against bare Optuna: two worker processes
-running ``study.optimize`` on one ``JournalStorage`` file with TPE and
-``SuccessiveHalvingPruner`` (min_resource = grace_period, same reduction factor), each trial
-running raytrack's loop through ``LocalSession`` (rows from ``store_row_source``) and reporting
-the tuned metric every epoch with ``trial.report`` / ``should_prune``. Both sides are timed from
-process spawn to exit; their CPU seconds are those of the whole process tree, sampled with
-psutil every 0.25 s (and, as a cross-check, the reaped children's rusage).
+Each side's wall time counts from the process start to its exit (Ray's start and shutdown
+included); core use = the CPU seconds of the whole process tree (sampled with psutil) / (wall
+time x ``--concurrency``). The raytrack sweeps run with the probe hook
+(``RAYTRACK_PROBE=raytrack.probe:write_jsonl``, :mod:`raytrack.probe`), whose events give each
+phase's cost per sweep and per trial. Writes ``benchmarks/results/sweep_overhead[_quick].json``
+and its table page ``.md``::
 
-Everything is written under ``benchmarks/_work/`` (git-ignored) and removed at the end except
-the results JSON; Ray's session files go to a short temp dir (Unix socket paths are limited to
-107 bytes) that is removed too.
-
-This file holds the command line and the two parts; the rest is in sibling modules:
-``sweep_overhead_probes.py`` (the timing probes), ``sweep_overhead_optuna.py`` (the bare-Optuna
-side), ``sweep_overhead_experiments.py`` (the experiment files and trial paths),
-``sweep_overhead_processes.py`` (monitored child processes), ``sweep_overhead_analysis.py``
-(events to per-trial figures) and ``sweep_overhead_report.py`` (the tables).
+    python benchmarks/sweep_overhead.py           # 10 trials, <= 6 epochs, 48 events, best of 3
+    python benchmarks/sweep_overhead.py --quick   # 4 trials, <= 2 epochs, 16 events, 1 repeat
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
-import signal
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# The sibling modules below import raytrack only inside their functions.
-from sweep_overhead_analysis import driver_phases, ray_process_starts, trial_breakdowns
-from sweep_overhead_experiments import (
-    SWEEP_CONCURRENCY,
-    overhead_experiment,
-    sweep_experiment,
-    variants,
-)
-from sweep_overhead_optuna import child_optuna, child_optuna_worker
-from sweep_overhead_probes import child_probed_tune
-from sweep_overhead_processes import CORES, ROOT, child_env, keep_failure, run_child, uptime
-from sweep_overhead_report import report
-
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work" / "sweep_overhead"
+RESULTS = ROOT / "benchmarks" / "results"
+SIDES = ("raytrack", "raytrack+loggers", "optuna")
+MODEL = {"hidden": 16, "nb_node_layer": 2, "nb_edge_layer": 2, "n_graph_iters": 2,
+         "layernorm": True, "edge_cut": 0.5}  # fmt: skip
 
 
-def part_overhead(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
-    import yaml
-
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
-    store = work / "overhead-store"
-    generate_store(store, 8, seed=5, settings=SimulationSettings(rfactor=0.005))
-    chosen = variants(args)
-    runs: dict[str, list[dict[str, Any]]] = {v["key"]: [] for v in chosen}
-    for repeat in range(max(v["repeats"] for v in chosen)):
-        for variant in chosen:  # interleaved, so that load drift hits every path alike
-            if repeat >= variant["repeats"]:
-                continue
-            name = f"{variant['key']}-r{repeat}"
-            file = work / f"{name}.yaml"
-            file.write_text(
-                yaml.safe_dump(
-                    overhead_experiment(
-                        store, work / "results", variant["workers"], variant["trials"], args.epochs
-                    )
-                )
-            )
-            events = work / f"{name}.events.jsonl"
-            print(
-                f"part 1: {variant['label']}, repeat {repeat + 1}: {variant['trials']} trials ...",
-                flush=True,
-            )
-            command = [
-                sys.executable,
-                __file__,
-                "--child",
-                "probed-tune",
-                "--experiment",
-                str(file),
-                "--events",
-                str(events),
-                "--name",
-                name,
-            ]
-            if variant.get("direct"):
-                command.append("--direct-rows")
-            proc = run_child(
-                command, work / f"{name}.log", args.timeout, {**env, **variant.get("env", {})}
-            )
-            run: dict[str, Any] = {"repeat": repeat, **proc}
-            try:
-                parsed = [
-                    json.loads(line) for line in events.read_text().splitlines() if line.strip()
-                ]
-                run["trials"] = trial_breakdowns(parsed)
-                run["driver"] = driver_phases(parsed)
-                run["ray_processes"] = ray_process_starts(parsed)
-            except (OSError, ValueError, KeyError, IndexError, statistics.StatisticsError) as error:
-                run["analysis_error"] = repr(error)
-            failed = [t for t in run.get("trials", []) if "failed" in t]
-            if proc["code"] != 0 or failed or "analysis_error" in run:
-                keep_failure(work, name, run)
-            print(
-                f"  {proc['wall_s']:.1f} s; trial slots "
-                + ", ".join(
-                    f"{t['slot_s']:.1f}" if "slot_s" in t else "FAILED"
-                    for t in run.get("trials", [])
-                )
-                + f" s {run.get('analysis_error', '')}",
-                flush=True,
-            )
-            runs[variant["key"]].append(run)
-    return {"labels": {v["key"]: v["label"] for v in chosen}, "runs": runs}
+def experiment(store: Path, storage: Path, args: argparse.Namespace, loggers: bool) -> dict:
+    """The quickstart scaled down: its model settings, store options and search, fewer events."""
+    return {
+        "name": "sweep-bench",
+        "model": {"name": "exatrkx_gnn", "hparams": MODEL},
+        "data": {"store": str(store), "split": [0.75, 0.25, 0.0],
+                 "options": {"pt_signal_cut": 1.0, "noise": False, "true_edges": "layerwise"}},
+        "train": {"max_epochs": args.epochs, "batch_size": 2, "warmup": 5, "cpus_per_worker": 1,
+                  "optimizer": {"name": "adamw", "lr": 0.003}},
+        "search": {"train.optimizer.lr": {"low": 1.0e-4, "high": 1.0e-2, "log": True},
+                   "hidden": {"choices": [8, 16, 32]}, "n_graph_iters": {"low": 1, "high": 4},
+                   "aggregation": {"choices": ["sum", "max", "sum_max"]}},
+        "tune": {"metric": "val_auc", "mode": "max", "num_samples": args.trials,
+                 "searcher": "optuna", "seed": 7, "max_concurrent_trials": args.concurrency,
+                 "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2}},
+        "logging": {"wandb": {"enabled": loggers, "project": "sweep-bench", "mode": "offline"},
+                    "mlflow": {"enabled": loggers}},
+        "storage": str(storage),
+    }  # fmt: skip
 
 
-def part_sweep(args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
-    import pandas as pd
-    import yaml
-
-    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
-
-    store = work / "sweep-store"
-    generate_store(store, args.sweep_events, seed=7, settings=SimulationSettings(rfactor=0.015))
-    file = work / "sweep.yaml"
-    file.write_text(yaml.safe_dump(sweep_experiment(store, work / "sweep-results", args)))
-    runs: dict[str, list[dict[str, Any]]] = {"raytrack": [], "optuna": []}
-    for repeat in range(args.sweep_repeats):
-        for method in ("raytrack", "optuna") if repeat % 2 == 0 else ("optuna", "raytrack"):
-            print(f"part 2: {method}, repeat {repeat + 1} ...", flush=True)
-            if method == "raytrack":
-                name = f"sweep-r{repeat}"
-                command = [
-                    sys.executable,
-                    "-m",
-                    "raytrack.cli",
-                    "tune",
-                    str(file),
-                    "--name",
-                    name,
-                    "--verbose",
-                    "0",
-                ]
-            else:
-                folder = work / f"optuna-r{repeat}"
-                folder.mkdir()
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    "optuna",
-                    "--experiment",
-                    str(file),
-                    "--journal",
-                    str(folder / "journal.log"),
-                    "--work",
-                    str(folder),
-                    "--summary",
-                    str(folder / "summary.json"),
-                    "--concurrency",
-                    str(SWEEP_CONCURRENCY),
-                ]
-            run: dict[str, Any] = {
-                "repeat": repeat,
-                **run_child(command, work / f"{method}-r{repeat}.log", args.timeout, env),
-            }
-            if run["code"] == 0 and method == "raytrack":
-                trials = pd.read_csv(work / "sweep-results" / name / "trials.csv")
-                history = pd.read_parquet(work / "sweep-results" / name / "history.parquet")
-                status = trials["status"].value_counts().to_dict()
-                run.update(
-                    {
-                        "trials": len(trials),
-                        "completed": int(status.get("completed", 0)),
-                        "pruned": int(status.get("stopped early", 0)),
-                        "failed": int(status.get("error", 0)),
-                        "best": float(trials["best_val_auc"].max()),
-                        "epochs": len(history),
-                        "epoch_time_s": float(history["epoch_time_s"].sum()),
-                    }
-                )
-            elif run["code"] == 0:
-                run.update(json.loads((folder / "summary.json").read_text()))
-            if run["code"] != 0 or run.get("failed"):
-                keep_failure(work, f"{method}-r{repeat}", run)
-            run["utilisation"] = run["cpu_s"] / (run["wall_s"] * CORES)
-            if "epoch_time_s" in run:  # the wall not explained by training in the 2 trial slots
-                run["non_training_s"] = run["wall_s"] - run["epoch_time_s"] / SWEEP_CONCURRENCY
-            print(
-                f"  {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} CPU s, best {run.get('best')}",
-                flush=True,
-            )
-            runs[method].append(run)
-    return runs
+# ---- the children: one sweep each ----------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="sweeps of path (i) (default 3)")
-    parser.add_argument(
-        "--trials", type=int, default=4, help="trials per path (i) sweep (default 4)"
-    )
-    parser.add_argument(
-        "--ddp-repeats", type=int, default=2, help="sweeps of path (ii) (default 2)"
-    )
-    parser.add_argument(
-        "--ddp-trials", type=int, default=3, help="trials per path (ii) sweep (default 3)"
-    )
-    parser.add_argument(
-        "--variant-repeats",
-        type=int,
-        default=1,
-        help="sweeps of each path (ii) variant with a possible raytrack change (default 1; 0: none)",
-    )
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per part-1 trial (default 3)")
-    parser.add_argument(
-        "--sweep-repeats", type=int, default=3, help="part-2 runs of each side (default 3)"
-    )
-    parser.add_argument(
-        "--sweep-trials", type=int, default=10, help="trials per part-2 sweep (default 10)"
-    )
-    parser.add_argument(
-        "--sweep-epochs", type=int, default=6, help="max epochs per part-2 trial (default 6)"
-    )
-    parser.add_argument(
-        "--sweep-events", type=int, default=48, help="events in the part-2 store (default 48)"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=420, help="seconds per child process (default 420)"
-    )
-    parser.add_argument("--skip", choices=("overhead", "sweep"), help="leave one part out")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    for name in ("--experiment", "--events", "--name", "--journal", "--work", "--summary"):
-        parser.add_argument(name, help=argparse.SUPPRESS)
-    parser.add_argument("--direct-rows", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--concurrency", type=int, default=2, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+def child_raytrack(file: str) -> int:
+    from raytrack.cli import main
+
+    return main(["tune", file, "--name", "bench", "--verbose", "0"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    children = {
-        "probed-tune": child_probed_tune,
-        "optuna": child_optuna,
-        "optuna-worker": child_optuna_worker,
-    }
-    if args.child:
-        return children[args.child](args)
-    base = ROOT / "benchmarks" / "_work"
-    base.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="sweep_overhead-", dir=base))
-    ray_tmp = Path(tempfile.mkdtemp(prefix="rtb-"))  # short: Ray's socket paths must fit 107 bytes
-    env = child_env(ray_tmp)
-    results: dict[str, Any] = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "cores": CORES,
-        "uptime_before": uptime(),
-        "overhead": {},
-        "sweep": {"raytrack": [], "optuna": []},
-    }
-    started = time.perf_counter()
-    try:
-        if args.skip != "overhead":
-            results["overhead"] = part_overhead(args, work, env)
-        results["uptime_between"] = uptime()
-        if args.skip != "sweep":
-            results["sweep"] = part_sweep(args, work, env)
-    finally:
-        results["uptime_after"] = uptime()
-        results["total_s"] = time.perf_counter() - started
-        (base / "sweep_overhead-last.json").write_text(json.dumps(results, indent=1, default=str))
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
-    text = report(results)
-    (base / "sweep_overhead-last.md").write_text(text + "\n")
-    print(
-        f"\n{text}\n\ntotal {results['total_s']:.0f} s; results in {base}/sweep_overhead-last.{{json,md}}"
+def child_optuna(file: str, journal: str, concurrency: int) -> int:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="bench", storage=_journal(journal), direction="maximize")
+    workers = [subprocess.Popen([sys.executable, __file__, "--child", "optuna-worker", file,
+                                 journal, str(i)]) for i in range(concurrency)]  # fmt: skip
+    codes = [worker.wait() for worker in workers]
+    study = optuna.load_study(study_name="bench", storage=_journal(journal))
+    epochs = [t for trial in study.trials for t in trial.user_attrs.get("epoch_time_s", [])]
+    values = [v for trial in study.trials for v in trial.intermediate_values.values()]
+    Path(journal).with_suffix(".json").write_text(json.dumps({
+        "trials": len(study.trials), "epochs": len(epochs), "epoch_time_s": sum(epochs),
+        "best": max(values) if values else None,
+        "pruned": sum(t.state.name == "PRUNED" for t in study.trials)}))  # fmt: skip
+    return max(codes)
+
+
+def _journal(path: str) -> Any:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(path))
+
+
+def child_optuna_worker(file: str, journal: str, index: int) -> int:
+    import optuna
+
+    from raytrack.config import apply_trial_config, load_experiment
+    from raytrack.config.search import encode_choice, searched
+    from raytrack.data.build import open_store, splits_of
+    from raytrack.train.loop import run_training
+    from raytrack.train.session import LocalSession
+    from raytrack.tune.trainable import store_row_source
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    exp = load_experiment(file)
+    store = open_store(exp)
+    source = store_row_source(str(store.path), splits_of(exp.data, store).as_dict())
+    specs = [(target.canonical, spec) for _, target, spec in searched(exp)]
+
+    def suggest(trial: Any, name: str, spec: Any) -> Any:  # as Ray's OptunaSearch translates them
+        if spec.kind == "choice":
+            return trial.suggest_categorical(name, [encode_choice(v) for v in spec.values])
+        if spec.kind == "float":
+            return trial.suggest_float(name, spec.low, spec.high, log=spec.log, step=spec.step)
+        return trial.suggest_int(name, spec.low, spec.high, log=spec.log, step=spec.step or 1)
+
+    class PruningSession(LocalSession):
+        def report(self, metrics: dict, checkpoint_dir: str | None) -> None:
+            super().report(metrics, checkpoint_dir)
+            self.trial.set_user_attr("epoch_time_s", [r["epoch_time_s"] for r in self.reports])
+            self.trial.report(float(metrics["val_auc"]), step=int(metrics["epoch"]))
+            if self.trial.should_prune():
+                raise optuna.TrialPruned()
+
+    def objective(trial: Any) -> float:
+        session = PruningSession(source, Path(journal).parent / f"trial_{trial.number:03d}")
+        session.trial = trial
+        values = {name: suggest(trial, name, spec) for name, spec in specs}
+        return float(run_training(apply_trial_config(exp, values), session)["val_auc"])
+
+    sched = exp.tune.scheduler
+    study = optuna.load_study(
+        study_name="bench", storage=_journal(journal),
+        sampler=optuna.samplers.TPESampler(  # raytrack's startup choice, a seed per worker
+            seed=exp.tune.seed + index, n_startup_trials=min(10, max(2, exp.tune.num_samples // 3))),
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=sched.grace_period, reduction_factor=int(sched.reduction_factor)))  # fmt: skip
+    study.optimize(
+        objective, callbacks=[optuna.study.MaxTrialsCallback(exp.tune.num_samples, states=None)]
     )
     return 0
 
 
-def _interrupt(*_: Any) -> None:
-    raise KeyboardInterrupt  # a SIGTERM kills the children's process trees and cleans up too
+# ---- the parent: run, sample, analyse --------------------------------------------------------
+
+
+def run_side(command: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Run one child; its wall time and the CPU seconds of its whole process tree."""
+    import psutil
+
+    started = time.time()
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    root, cpu = psutil.Process(process.pid), {}
+    while process.poll() is None:
+        try:
+            for member in [root, *root.children(recursive=True)]:
+                with member.oneshot():
+                    times = member.cpu_times()
+                    cpu[member.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+        if time.time() - started > timeout:  # the whole tree: Ray's and Optuna's workers too
+            for member in [*root.children(recursive=True), root]:
+                try:
+                    member.kill()
+                except psutil.Error:
+                    pass
+            process.wait()
+            raise RuntimeError(f"{command} ran past {timeout} s")
+        time.sleep(0.2)
+    if process.returncode:
+        raise RuntimeError(f"{command} failed with exit code {process.returncode}")
+    return {"started": started, "wall_s": time.time() - started, "cpu_s": sum(cpu.values())}
+
+
+def phases(events: list[dict], started: float, ended: float) -> dict[str, Any]:
+    """Each phase's seconds (per sweep, and per trial as the median) from the probe's events."""
+    first = {}
+    for event in events:
+        first.setdefault(event["event"], event["time"])
+    trials: dict[str, dict[str, list]] = {}
+    for event in events:
+        if event.get("trial"):
+            trials.setdefault(event["trial"], {}).setdefault(event["event"], []).append(
+                event["time"]
+            )
+    by_pid: dict[int, list[dict]] = {}
+    for event in events:
+        by_pid.setdefault(event["pid"], []).append(event)
+    epoch_s = [end["time"] - start["time"] for pid_events in by_pid.values()
+               for start, end in zip(pid_events, pid_events[1:])
+               if start["event"] == "epoch_start" and end["event"] == "epoch_end"]  # fmt: skip
+    setup_s = [nxt["time"] - begin["time"] for pid_events in by_pid.values()
+               for begin, nxt in zip(pid_events, pid_events[1:])
+               if begin["event"] == "trial_begin" and nxt["event"] == "epoch_start"]  # fmt: skip
+    callbacks: dict[str, float] = {}
+    for event in events:
+        if event["event"] == "callback":
+            callbacks[event["name"]] = callbacks.get(event["name"], 0.0) + event["seconds"]
+    reports = [e["seconds"] for e in events if e["event"] == "report_end"]
+    actor = [t["trial_begin"][0] - t["trial_start"][0] for t in trials.values()
+             if "trial_begin" in t and "trial_start" in t]  # fmt: skip
+    ends = [t["trial_end"][0] - max(t["trial_result"]) for t in trials.values()
+            if "trial_end" in t and "trial_result" in t]  # fmt: skip
+    med = lambda xs: round(statistics.median(xs), 3) if xs else None  # noqa: E731
+    return {
+        "per_sweep_s": {
+            "imports and parsing": first["sweep_start"] - started,
+            "preflight": first["preflight_end"] - first["sweep_start"],
+            "store and sweep directory": first["sweep_prepared"] - first["preflight_end"],
+            "Ray start": first["ray_ready"] - first["sweep_prepared"],
+            "tuner build": first["tuner_built"] - first["ray_ready"],
+            "until the first trial runs": first["trial_begin"] - first["tuner_built"],
+            "result writing": first["results_written"] - first["fit_end"],
+            "Ray shutdown and exit": ended - first["sweep_end"],
+            **{f"{name} callback (driver)": seconds for name, seconds in callbacks.items()},
+        },
+        "per_trial_s": {
+            "actor start or reuse (median)": med(actor),
+            "trial setup before epoch 1 (median)": med(setup_s),
+            "report latency (median)": med(reports),
+            "last result to trial end (median)": med(ends),
+        },
+        "trials": len(trials),
+        "epochs": len(epoch_s),
+        "epoch_time_s": sum(epoch_s),
+    }
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    import yaml
+
+    from raytrack.families.tracking.simulate import SimulationSettings, generate_store
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    store = WORK / "store"
+    generate_store(store, args.events, seed=7, settings=SimulationSettings(rfactor=0.015))
+    uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    repeats: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):
+        row: dict[str, Any] = {}
+        for side in SIDES:
+            work = WORK / f"{side}-{repeat}"
+            work.mkdir()
+            file = work / "sweep.yaml"
+            loggers = side == "raytrack+loggers"
+            file.write_text(yaml.safe_dump(experiment(store, work / "results", args, loggers)))
+            env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
+            env.pop("WANDB_API_KEY", None)
+            if side == "optuna":
+                journal = work / "journal.log"
+                command = ["optuna", str(file), str(journal), str(args.concurrency)]
+            else:
+                env.update(RAYTRACK_PROBE="raytrack.probe:write_jsonl",
+                           RAYTRACK_PROBE_FILE=str(work / "events.jsonl"))  # fmt: skip
+                command = ["raytrack", str(file)]
+            run = run_side([sys.executable, __file__, "--child", *command], env, args.timeout)
+            run["core_use"] = run["cpu_s"] / (run["wall_s"] * args.concurrency)
+            if side == "optuna":
+                run.update(json.loads(journal.with_suffix(".json").read_text()))
+            else:
+                lines = (work / "events.jsonl").read_text().splitlines()
+                events = [json.loads(line) for line in lines]
+                run.update(phases(events, run["started"], run["started"] + run["wall_s"]))
+                trials = (work / "results" / "bench" / "trials.csv").read_text()
+                run["best"] = _best(work / "results" / "bench")
+                run["trials_csv_rows"] = len(trials.splitlines()) - 1
+            row[side] = run
+            print(f"repeat {repeat} {side}: {run['wall_s']:.1f} s, core use {run['core_use']:.2f}")
+        repeats.append(row)
+    if not args.keep:
+        shutil.rmtree(WORK, ignore_errors=True)
+    uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return summarize(args, repeats, uptime_before, uptime_after)
+
+
+def _best(sweep: Path) -> float | None:
+    best = sweep / "best.json"
+    return json.loads(best.read_text()).get("value") if best.is_file() else None
+
+
+def summarize(args: argparse.Namespace, repeats: list[dict], before: str, after: str) -> dict:
+    from result_files import machine
+
+    wall = {side: [r[side]["wall_s"] for r in repeats] for side in SIDES}
+    per_repeat = [r["raytrack"]["wall_s"] / r["optuna"]["wall_s"] for r in repeats]
+    loggers = [(r["raytrack+loggers"]["wall_s"] - r["raytrack"]["wall_s"])
+               / r["raytrack+loggers"]["wall_s"] for r in repeats]  # fmt: skip
+    return {
+        "command": "python benchmarks/sweep_overhead.py" + (" --quick" if args.quick else ""),
+        "machine": machine(),
+        "uptime_before": before,
+        "uptime_after": after,
+        "settings": {k: getattr(args, k) for k in ("trials", "epochs", "events", "concurrency")},
+        "ratio_best": min(wall["raytrack"]) / min(wall["optuna"]),
+        "ratio_per_repeat": per_repeat,
+        "loggers_share_per_repeat": loggers,
+        "repeats": repeats,
+    }
+
+
+def markdown(result: dict) -> str:
+    f = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
+    best = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+    reps = result["repeats"]
+    lines = [
+        f"`{result['command']}` ({result['machine']}; `uptime` before: "
+        f"`{result['uptime_before']}`, after: `{result['uptime_after']}`)",
+        "",
+        "| sweep | wall s (best) | wall s (each repeat) | core use (each repeat) | trials "
+        "| epochs | Σ epoch s | best val_auc |",
+        "|---|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for side in SIDES:
+        runs = [r[side] for r in reps]
+        lines.append(
+            f"| {side} | {min(r['wall_s'] for r in runs):.2f} "
+            f"| {', '.join(f(r['wall_s']) for r in runs)} "
+            f"| {', '.join(f(r['core_use']) for r in runs)} | {runs[0]['trials']} "
+            f"| {', '.join(str(r['epochs']) for r in runs)} "
+            f"| {', '.join(f(r['epoch_time_s']) for r in runs)} "
+            f"| {', '.join(best(r['best']) for r in runs)} |"
+        )
+    ratios = result["ratio_per_repeat"]
+    shares = result["loggers_share_per_repeat"]
+    lines += [
+        "",
+        f"raytrack / bare Optuna wall time: **{result['ratio_best']:.2f}×** best against best "
+        f"({min(ratios):.2f}–{max(ratios):.2f}× per repeat). W&B + MLflow: "
+        f"{min(shares):+.1%} to {max(shares):+.1%} of the sweep's wall time per repeat "
+        "((with − without) / with).",
+        "",
+        "| phase (raytrack+loggers sweeps) | seconds, each repeat |",
+        "|---|---|",
+    ]
+    keyed = [r["raytrack+loggers"] for r in reps]
+    for group in ("per_sweep_s", "per_trial_s"):
+        for name in keyed[0][group]:
+            values = [run[group].get(name) for run in keyed]
+            scope = "per sweep" if group == "per_sweep_s" else "per trial"
+            lines.append(f"| {name} ({scope}) | {', '.join(f(v) for v in values)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 trials, 2 epochs, 16 events, once")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--events", type=int, default=48)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=420, help="seconds per sweep")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the result files go")
+    parser.add_argument("--keep", action="store_true", help="keep benchmarks/_work/sweep_overhead")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "raytrack":
+            return child_raytrack(*rest)
+        if kind == "optuna":
+            return child_optuna(rest[0], rest[1], int(rest[2]))
+        return child_optuna_worker(rest[0], rest[1], int(rest[2]))
+    if args.quick:
+        args.repeats, args.trials, args.epochs, args.events = 1, 4, 2, 16
+    result = measure(args)
+    from result_files import write_result
+
+    write_result(args.out, "sweep_overhead" + ("_quick" if args.quick else ""), result,
+                 markdown(result))  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())

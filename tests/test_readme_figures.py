@@ -22,6 +22,7 @@ QUOTED = {
     "hypertrack_transfer": ROOT / "raytrack" / "families" / "hypertrack" / "README.md",
     "multinode_utilisation": ROOT / "benchmarks" / "README.md",
     "simulation_vs_real": ROOT / "README.md",
+    "sweep_overhead": ROOT / "benchmarks" / "README.md",
 }
 
 

@@ -25,6 +25,7 @@ from torch import nn
 from raytrack.config.paths import format_path
 from raytrack.config.schema import Experiment
 from raytrack.config.training import train_problems
+from raytrack.probe import emit
 from raytrack.registry import get_model
 from raytrack.tasks.base import Task, move_to
 from raytrack.train.batching import prepared_batches, shuffle_buffer
@@ -115,6 +116,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
     epoch = start_epoch
     while epoch < train_cfg.max_epochs and not finished:
         stage = stages[stage_index]
+        emit("epoch_start", epoch=epoch + 1)
         started = time.perf_counter()
         train_losses, train_items = _train_epoch(
             experiment, session, task, run, stage, epoch, several
@@ -138,6 +140,7 @@ def run_training(experiment: Experiment, session: LoopSession) -> dict[str, Any]
             "train_time_s": trained - started,
             "epoch_time_s": time.perf_counter() - started,
         }
+        emit("epoch_end", epoch=epoch + 1)
         if experiment.tune.metric in metrics:  # the tuned metric first: progress tables show it
             metrics = {experiment.tune.metric: metrics[experiment.tune.metric], **metrics}
         for schedule in schedules.values():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from raytrack.probe import emit
 from raytrack.tasks.base import Row, TaskContext
 from raytrack.train.epoch_log import (
     EPOCH_LOG,
@@ -166,7 +168,9 @@ class TrialSession(LoopSession):
         # Recorded first: a scheduler that stops the trial on this result ends it inside report.
         if self.trial_dir is not None:
             append_epoch(self.trial_dir / EPOCH_LOG, metrics)
+        started = time.perf_counter()
         tune.report(metrics, checkpoint=checkpoint)
+        emit("report_end", epoch=metrics.get("epoch"), seconds=time.perf_counter() - started)
 
     @contextlib.contextmanager
     def latest_checkpoint(self) -> Iterator[str | None]:

@@ -12,13 +12,15 @@ sweep's result files are written (``best.json``), this reopens the best trial's 
   a tag.
 
 The sweep has finished by now: a tracker that fails here prints a warning and changes nothing
-of the sweep's results.
+of the sweep's results. The two trackers are written at once, in two threads (each waits on
+its own store or service).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +34,30 @@ def log_best_artifacts(experiment: Experiment, sweep_path: Path, storage_root: P
     if not best_file.is_file():
         return  # no trial finished an epoch
     best = json.loads(best_file.read_text())
-    for enabled, attach in (
-        (experiment.logging.wandb.enabled, _attach_to_wandb),
-        (experiment.logging.mlflow.enabled, _attach_to_mlflow),
-    ):
-        if not enabled:
-            continue
-        try:
-            attach(experiment, Path(sweep_path), Path(storage_root), best)
-        except Exception as error:  # the sweep's results are written; never fail it now
-            print(
-                f"raytrack: warning: could not save the best checkpoint to "
-                f"{attach.__name__.removeprefix('_attach_to_')}: "
-                f"{type(error).__name__}: {redact_text(str(error))}",
-                file=sys.stderr,
-            )
+    attaches = [
+        attach
+        for enabled, attach in (
+            (experiment.logging.wandb.enabled, _attach_to_wandb),
+            (experiment.logging.mlflow.enabled, _attach_to_mlflow),
+        )
+        if enabled
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for attach in attaches:
+            pool.submit(_attach_or_warn, attach, experiment, Path(sweep_path), storage_root, best)
+
+
+def _attach_or_warn(attach: Any, experiment: Experiment, sweep_path: Path, storage_root: Path,
+                    best: dict[str, Any]) -> None:  # fmt: skip
+    try:
+        attach(experiment, sweep_path, Path(storage_root), best)
+    except Exception as error:  # the sweep's results are written; never fail it now
+        print(
+            f"raytrack: warning: could not save the best checkpoint to "
+            f"{attach.__name__.removeprefix('_attach_to_')}: "
+            f"{type(error).__name__}: {redact_text(str(error))}",
+            file=sys.stderr,
+        )
 
 
 def _attach_to_wandb(

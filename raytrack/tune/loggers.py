@@ -10,11 +10,15 @@
 Every run records the experiment the trial really ran, flattened with dotted keys
 (:mod:`raytrack.tune.logged_config`), with credentials in URIs masked. Secrets never travel in
 a Ray ``runtime_env``, which Ray writes to its session logs: the W&B API key reaches the
-logging actors as a constructor argument, in memory (:mod:`raytrack.tune.wandb_callback`).
+logging actor as a constructor argument, in memory (:mod:`raytrack.tune.wandb_callback`).
+
+Neither blocks the sweep's driver: W&B's runs live in one actor per sweep, MLflow writes in a
+background thread. With a probe hook named (:mod:`raytrack.probe`) each one's hooks are timed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import sys
@@ -77,20 +81,18 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
     callbacks: list[Any] = [callback for callback in (tensorboard_callback(),) if callback]
     wandb_cfg = experiment.logging.wandb
     if wandb_cfg.enabled:
-        try:
-            import wandb  # noqa: F401
-        except ImportError as error:
+        if importlib.util.find_spec("wandb") is None:  # imported by the logging actor only
             raise RuntimeError(
                 "logging.wandb.enabled is true but wandb is not installed: pip install wandb"
-            ) from error
+            )
         mode = wandb_mode(wandb_cfg.mode)
-        os.environ["WANDB_MODE"] = mode  # read by the logging actors as well
+        os.environ["WANDB_MODE"] = mode  # read by the logging actor as well
         wandb_dir = storage_root / sweep_name / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
-        from raytrack.tune.wandb_callback import wandb_callback_class
+        from raytrack.tune.wandb_callback import SweepWandbCallback
 
         callbacks.append(
-            wandb_callback_class()(
+            SweepWandbCallback(
                 sweep_id=_registered_sweep(experiment),
                 tuned_metric=experiment.tune.metric,
                 tuned_mode=experiment.tune.mode,
@@ -102,16 +104,15 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
                 tags=[experiment.model.name, experiment.name],
             )
         )
+        _timed_if_probing(callbacks, "wandb")
     mlflow_cfg = experiment.logging.mlflow
     if mlflow_cfg.enabled:
-        try:
-            import mlflow  # noqa: F401
-
-            from raytrack.tune.mlflow_callback import MLflowBatchCallback
-        except ImportError as error:
+        if importlib.util.find_spec("mlflow") is None:  # imported by the writer thread only
             raise RuntimeError(
                 "logging.mlflow.enabled is true but mlflow is not installed: pip install mlflow"
-            ) from error
+            )
+        from raytrack.tune.mlflow_callback import MLflowBatchCallback
+
         local_store = mlflow_cfg.tracking_uri is None
         callbacks.append(
             MLflowBatchCallback(
@@ -128,7 +129,18 @@ def logger_callbacks(experiment: Experiment, storage_root: Path, sweep_name: str
                 ),
             )
         )
+        _timed_if_probing(callbacks, "mlflow")
     return callbacks
+
+
+def _timed_if_probing(callbacks: list[Any], name: str) -> None:
+    """With a probe hook named, the last callback reports the time of each of its hooks."""
+    from raytrack.probe import probing
+
+    if probing():
+        from raytrack.tune.probe_callbacks import TimedCallback
+
+        callbacks[-1] = TimedCallback(callbacks[-1], name)
 
 
 def tensorboard_callback() -> Any:

@@ -29,15 +29,14 @@ def init_ray(address: str | None = None) -> None:
     # A worker group that cannot be placed fails after this long instead of waiting forever.
     os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "120")
     # Train V2's controller polls its workers every 2 s, so each ray.train.report waited ~1 s
-    # and a DDP trial's end 4-5 s; polling every 0.25 s cut both (benchmarks/sweep_overhead.md).
+    # and a DDP trial's end 4-5 s; polling every 0.25 s cut both (measured by an earlier benchmarks/sweep_overhead.py).
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.25")
     # Workers of a local Ray inherit these: raytrack prints its own progress.
     os.environ.update({key: os.environ.get(key, value) for key, value in QUIET_ENV.items()})
     if not sys.stdout.isatty():  # Ray colours its worker-log prefixes even into files
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    # Ray's W&B callback blocks ~1 s on each trial's first result while that trial's queue
-    # actor starts; only warn about driver stalls well beyond that.
+    # Only warn about driver stalls of seconds (a loaded machine's short hiccups are no news).
     os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "5")
     keep_secrets_out_of_runtime_envs()  # Ray would log them (raytrack.redact)
     if ray.is_initialized():

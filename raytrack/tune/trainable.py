@@ -24,6 +24,7 @@ from typing import Any
 
 from raytrack.config.legacy import load_dumped
 from raytrack.config.schema import Experiment
+from raytrack.probe import emit, probe_settings, use_probe
 from raytrack.train.epoch_log import EPOCH_LOG
 from raytrack.train.failures import (
     FAILURE_FILE,
@@ -55,13 +56,18 @@ def run_trial(
     splits: dict[str, list[int]],
     storage_path: str,
     artifact_dir: str | None = None,
+    probe: dict[str, str] | None = None,
 ) -> None:
     """The Tune function trainable (bound with ``tune.with_parameters``).
 
     ``artifact_dir``: the sweep's directory for what its trials share (see
-    :class:`~raytrack.tasks.base.TaskContext`).
+    :class:`~raytrack.tasks.base.TaskContext`); ``probe``: the driver's probe hook
+    settings (:mod:`raytrack.probe`), set again in this process.
     """
     from raytrack.tasks.base import TaskContext
+
+    use_probe(probe)
+    emit("trial_begin", trial=_trial_id())
 
     for name in ("ray.tune", "ray.train"):  # per-checkpoint INFO lines drown the progress view
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -105,6 +111,15 @@ def _report_if_finished(experiment: Experiment, storage_path: str, trial_dir: st
     fill_missing_records(Path(trial_dir) / EPOCH_LOG, roots)
     tune.report(metrics)
     return True
+
+
+def _trial_id() -> str | None:
+    from ray import tune
+
+    try:
+        return tune.get_context().get_trial_id()
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def trial_dirname(trial_id: str) -> str:
@@ -158,6 +173,7 @@ def _worker_loop(config: dict[str, Any]) -> None:
     from raytrack.train.loop import run_training
     from raytrack.train.session import WorkerSession
 
+    use_probe(config.get("probe"))
     marker = config.get("failure_file")
     raise_recorded(marker)  # Ray Train's retry of a worker group that failed for its settings
     experiment = load_dumped(config[EXPERIMENT_KEY])
@@ -229,6 +245,7 @@ def _run_ddp(
             "epoch_log": str(Path(trial_dir) / EPOCH_LOG) if trial_dir else None,
             "checkpoint_root": str(Path(storage_path) / run_name),
             "context": dataclasses.asdict(task_context),
+            "probe": probe_settings(),
         },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ray.train.ScalingConfig(

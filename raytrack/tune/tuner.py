@@ -23,6 +23,7 @@ from raytrack.config.schema import Experiment
 from raytrack.config.search import epoch_budget, trial_epochs
 from raytrack.data.build import open_store, resolve_path, splits_of
 from raytrack.errors import UserError
+from raytrack.probe import emit, probe_settings, probing
 from raytrack.tune.preflight import preflight, sweep_taken
 from raytrack.tune.ray_session import connected_to_cluster, init_ray  # noqa: F401 (re-exported)
 from raytrack.tune.resources import default_concurrency, placement_problem, trial_resources
@@ -121,6 +122,7 @@ def _trainable(sweep: Sweep, experiment: Experiment) -> Any:
         splits=sweep.splits,
         storage_path=sweep.storage_root,
         artifact_dir=str(sweep.path / "artifacts"),
+        probe=probe_settings(),
     )
     return tune.with_resources(bound, trial_resources(experiment.train))
 
@@ -202,6 +204,10 @@ def build_tuner(sweep: Sweep, *, verbose: int = 1) -> Any:
     tune_cfg = experiment.tune
     domains = tune_search_space(experiment)
     callbacks = logger_callbacks(experiment, Path(sweep.storage_root), sweep.name)
+    if probing():
+        from raytrack.tune.probe_callbacks import ProbeCallback
+
+        callbacks.insert(0, ProbeCallback())
     callbacks.append(CheckpointPruner(sweep.path, tune_cfg.metric, tune_cfg.mode))
     if verbose >= 1:
         epochs_of = functools.partial(trial_epochs, experiment)
@@ -265,17 +271,27 @@ def run_sweep(
     from raytrack.tune.best_artifacts import log_best_artifacts
     from raytrack.tune.results import summarize_results
 
+    emit("sweep_start")
     problems = preflight(experiment, name=name, address=address, overwrite=overwrite)
     if problems:
         raise UserError("; ".join(problems))
+    emit("preflight_end")
     sweep = prepare_sweep(experiment, name=name, overwrite=overwrite)
+    emit("sweep_prepared")
     print(f"raytrack: sweep directory {sweep.path}")
+    started = time.perf_counter()
     init_ray(address)
-    results = build_tuner(sweep, verbose=verbose).fit()
+    emit("ray_ready", seconds=time.perf_counter() - started)
+    tuner = build_tuner(sweep, verbose=verbose)
+    emit("tuner_built")
+    results = tuner.fit()
+    emit("fit_end")
     summary = summarize_results(results, sweep)
     log_best_artifacts(experiment, sweep.path, Path(sweep.storage_root))
     final_prune(sweep)
     remove_replaced(sweep)
+    emit("results_written")
+    emit("sweep_end")
     return sweep, summary
 
 

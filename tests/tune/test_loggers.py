@@ -138,12 +138,13 @@ def test_with_a_registered_wandb_sweep_every_run_joins_it(monkeypatch, tmp_path)
     (callback,) = [
         c
         for c in loggers.logger_callbacks(experiment, tmp_path, "s")
-        if type(c).__name__ == "RaytrackWandbCallback"
+        if type(c).__name__ == "SweepWandbCallback"
     ]
     assert callback._sweep_id == "sw33p"
 
-    actor_cls = callback._logger_actor_cls
-    monkeypatch.setenv("WANDB_SWEEP_ID", "")  # restored (unset) after the test
-    monkeypatch.setattr(actor_cls.__mro__[1], "__init__", lambda self, *a, **k: None)
-    actor_cls(sweep_id="sw33p")
+    from raytrack.tune.wandb_callback import QUIET_WANDB_ENV, WandbRuns
+
+    for name in (*QUIET_WANDB_ENV, "WANDB_START_METHOD", "WANDB_SWEEP_ID"):
+        monkeypatch.setenv(name, "")  # restored after the test
+    WandbRuns(sweep_id=callback._sweep_id)
     assert os.environ["WANDB_SWEEP_ID"] == "sw33p"

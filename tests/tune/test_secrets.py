@@ -77,7 +77,7 @@ def test_redact_config_masks_uris_inside_nested_values_and_copies():
     assert redact_text("no uri here") == "no uri here"
 
 
-def test_mlflow_params_are_redacted_and_the_real_uri_connects(monkeypatch):
+def test_mlflow_params_are_redacted_and_the_real_uri_connects(monkeypatch, capsys):
     from raytrack.tune.logged_config import logged_config
     from raytrack.tune.mlflow_callback import MLflowBatchCallback
 
@@ -99,56 +99,76 @@ def test_mlflow_params_are_redacted_and_the_real_uri_connects(monkeypatch):
             raise ValueError(f"cannot reach {tracking_uri}")
 
     monkeypatch.setattr("mlflow.tracking.MlflowClient", RefusingClient)
-    with pytest.raises(RuntimeError) as caught:
-        callback.setup()
+    callback.setup()  # opens the store in the writer thread: a failure is reported, not raised
+    callback.log_trial_start(SimpleNamespace(trial_id="t", config={}))
+    callback.flush()
+    warnings = capsys.readouterr().err
     assert connected == [uri]  # the real URI connects ...
-    assert "5e3f" not in str(caught.value) and "9c1d" not in str(caught.value)  # ... not shown
-    assert "https://alice:***@mlflow.example/?token=***" in str(caught.value)
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert "5e3f" not in warnings and "9c1d" not in warnings  # ... is not shown
+    assert "https://alice:***@mlflow.example/?token=***" in warnings
+    assert warnings.count("warning: MLflow") == 1  # once: the later writes are skipped
 
 
-def test_wandb_logging_actors_get_the_key_in_memory_not_in_a_runtime_env(monkeypatch):
-    from ray.air.integrations.wandb import WandbLoggerCallback
+def test_the_wandb_logging_actor_gets_the_key_in_memory_not_in_a_runtime_env(monkeypatch):
+    from raytrack.tune.wandb_callback import (
+        QUIET_WANDB_ENV,
+        SweepWandbCallback,
+        WandbRuns,
+        split_result,
+    )
 
-    from raytrack.tune.wandb_callback import wandb_callback_class
-
-    started = {}
-
-    def record(self, trial, exclude_results, **kwargs):
-        started.update(kwargs)
-
-    monkeypatch.setattr(WandbLoggerCallback, "_start_logging_actor", record)
     monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
-    callback = wandb_callback_class()(
+    callback = SweepWandbCallback(
         project="p", mode="online", tuned_metric="val_auc", tuned_mode="max"
     )
+    assert not callback.actor_options().get("runtime_env")  # Ray logs every runtime_env
+
+    created, sent = {}, []
+
+    class Remote:
+        def __init__(self, name):
+            self.name = name
+
+        def remote(self, *args):
+            sent.append((self.name, *args))
+
+    class Actor:
+        start, log = Remote("start"), Remote("log")
+
+    class ActorClass:
+        def options(self, **options):
+            created["options"] = options
+            return self
+
+        def remote(self, **kwargs):
+            created["kwargs"] = kwargs
+            return Actor()
+
+    monkeypatch.setattr("ray.remote", lambda cls: ActorClass())
+    callback.setup()
+    assert created["kwargs"]["wandb_api_key"] == "k" * 40
+    assert created["kwargs"]["tuned_metric"] == "val_auc"
+    assert "runtime_env" not in created["options"]
+    assert "k" * 40 not in repr(vars(callback))  # nor kept in the callback Tune pickles
+
     config = {"base": {"tracking_uri": "https://u:pw@h"}, "lr": 0.1}
     trial = SimpleNamespace(config=config, trial_id="t1")
-    callback._start_logging_actor(trial, [], config=config, project="p")
-
-    options = callback._remote_logger_class._default_options
-    assert not options.get("runtime_env")  # Ray logs every runtime_env it creates
-    assert started["wandb_api_key"] == "k" * 40
+    callback.log_trial_start(trial)
     # Not a raytrack trial config (no complete experiment): logged flat, credentials masked.
-    assert started["config"] == {
+    assert sent[0][2]["config"] == {
         "base.tracking_uri": "https://u:***@h",
         "lr": 0.1,
         "trial_id": "t1",
     }
-    assert started["tuned_metric"] == "val_auc" and started["tuned_mode"] == "max"
-    assert "k" * 40 not in repr(vars(callback))  # nor kept in the callback Tune pickles
-
-    queued = []
-    callback._trial_logging_actors = {"t": None}
-    callback._trial_queues = {"t": SimpleNamespace(put=queued.append)}
-    callback.log_trial_result(1, "t", {"val_auc": 0.5, "config": config})
-    assert "config" not in queued[0][1]  # set once at the start, never from Tune's config
+    callback.log_trial_result(1, trial, {"val_auc": 0.5, "config": config, "trial_id": "t1"})
+    assert sent[1] == ("log", "t1", {"val_auc": 0.5}, {"trial_id": "t1"})  # never Tune's config
+    assert split_result({"a": {"b": 1}, "done": True, "note": "x"}) == ({"a/b": 1}, {})
 
     # The actor puts the key into its own process's environment, where W&B reads it.
-    actor_cls = callback._logger_actor_cls
     monkeypatch.delenv("WANDB_API_KEY")
-    monkeypatch.setattr(actor_cls.__mro__[1], "__init__", lambda self, *a, **k: None)
-    actor_cls(wandb_api_key="a" * 40)
+    for name in (*QUIET_WANDB_ENV, "WANDB_START_METHOD"):
+        monkeypatch.setenv(name, "")  # restored after the test
+    WandbRuns(wandb_api_key="a" * 40)
     assert os.environ["WANDB_API_KEY"] == "a" * 40
 
 

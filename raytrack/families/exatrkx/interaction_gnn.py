@@ -97,7 +97,7 @@ class InteractionGNN(nn.Module):
         aggregation: aggregation of incoming edge latents at a hit.
         directed: messages only along the given edge direction (see above).
         checkpointing: activation checkpointing per graph iteration: about a third of the
-            memory for 25-55% more time (benchmarks/gnn_step.md); on by default so that the default
+            memory for 25-55% more time (benchmarks/gnn_step.py); on by default so that the default
             model needs no more memory than acorn's checkpointed one (benchmarks/gnn_parity.md).
         node_net_recurrent: one node network shared by every graph iteration (the reference);
             ``False``: a separate node network per iteration (acorn's ``node_net_recurrent``).
