@@ -102,6 +102,44 @@ def read_ray_data(
     )
 
 
+def read_trial_pyarrow(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
+    """A single-worker trial's path as raytrack runs it: every stored column, pyarrow."""
+    from raytrack.store.sample_store import SampleStore
+    from raytrack.tune.trainable import store_row_source
+
+    ids = SampleStore(store_path).ids()
+    source = store_row_source(store_path, {"train": ids})
+    return lambda: (to_tensors(row) for row in source("train", 0))
+
+
+def read_ray_data_ddp(
+    store_path: str, workers: int = 2, split: bool = True, **_: Any
+) -> Callable[[], Iterator[dict[str, Any]]]:
+    """A DDP worker's path as raytrack runs it (one worker consuming here): the trial's dataset
+    (:func:`trial_dataset`: every column, blocks for ``workers``, read once), split as
+    ``ExactlyOnceDataConfig`` splits it, rows as ``_worker_loop`` makes them. The dataset is
+    built and read on the first epoch, so epoch 1 includes the read. ``split=False``: the same
+    dataset iterated directly, as a single-worker trial streaming through Ray Data would."""
+    from raytrack.store.sample_store import SampleStore
+    from raytrack.store.stream import iter_dataset_rows, trial_dataset
+
+    store = SampleStore(store_path)
+    shard: list[Any] = []
+
+    def epoch() -> Iterator[dict[str, Any]]:
+        if not shard:
+            dataset = trial_dataset(store, store.ids(), workers)
+            shard.append(dataset.streaming_split(1, equal=False)[0] if split else dataset)
+        rows = iter_dataset_rows(shard[0], key=store.key, finite=store.finite_columns)
+        return (to_tensors(row) for row in rows)
+
+    return epoch
+
+
+def read_ray_data_trial(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
+    return read_ray_data_ddp(store_path, workers=1, split=False)
+
+
 def read_ray_data_v2(store_path: str, **kwargs: Any) -> Callable[[], Iterator[dict[str, Any]]]:
     return read_ray_data(store_path, datasource_v2=True, **kwargs)
 
@@ -121,6 +159,9 @@ def read_pyg(pyg_dir: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
 
 READERS: dict[str, Callable[..., Callable[[], Iterator[dict[str, Any]]]]] = {
     "iter_rows": read_iter_rows,
+    "trial_pyarrow": read_trial_pyarrow,
+    "ray_data_ddp": read_ray_data_ddp,
+    "ray_data_trial": read_ray_data_trial,
     "ray_data": read_ray_data,
     "ray_data_v2": read_ray_data_v2,
     "pyg": read_pyg,
@@ -128,8 +169,11 @@ READERS: dict[str, Callable[..., Callable[[], Iterator[dict[str, Any]]]]] = {
 """Each reader returns a function that yields one epoch of model-ready samples."""
 
 READER_NAMES = {
-    "iter_rows": "store, pyarrow `iter_rows`",
-    "ray_data": "store, Ray Data `dataset()`",
+    "iter_rows": "store, pyarrow `iter_rows` (hit columns)",
+    "trial_pyarrow": "single-worker trial path: pyarrow `iter_rows`, all columns",
+    "ray_data_ddp": "DDP path: `trial_dataset` (read once) + `streaming_split`, all columns",
+    "ray_data_trial": "single-worker via Ray Data: `trial_dataset`, no split, all columns",
+    "ray_data": "store, Ray Data `dataset()` re-read per epoch (hit columns)",
     "ray_data_v2": "store, Ray Data `dataset(datasource_v2=True)`",
     "pyg": "PyG `torch.load` per event",
 }
