@@ -3,11 +3,11 @@
     python benchmarks/event_stream_profile.py --events 1000
 
 Runs in one process with local Ray (2 CPUs), on the store ``event_stream.py`` writes
-(``benchmarks/_work/store_<events>``), one consumer of ``streaming_split(1, equal=False)`` as a
-DDP worker reads its shard. Each variant changes one thing against raytrack's current DDP path
-(``trial_dataset``: read once, ``shard_blocks`` blocks, batches of ``DEFAULT_BATCH_ROWS``):
-re-reading the Parquet files every epoch instead of once, 128 blocks (the former
-``shard_blocks`` at 1k events, 2 workers), batch sizes, no split. Events/s of epochs 2 and 3
+(``benchmarks/_work/store_<events>``), one consumer reading the shards as DDP workers read theirs. Each variant changes one thing against raytrack's current DDP path
+(``trial_dataset``: read once, ``shard_blocks`` blocks, 2 shards by ``split_materialized`` read
+in turn, batches of ``DEFAULT_BATCH_ROWS``): re-reading the Parquet files every epoch (streamed
+through ``streaming_split``), 128 blocks (the former ``shard_blocks`` at 1k events, 2 workers),
+batch sizes, ``streaming_split`` (the former split), no split. Events/s of epochs 2 and 3
 into the benchmark's tensors (``to_tensors``) go to ``benchmarks/results/event_stream_profile.json``.
 """
 
@@ -32,13 +32,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "128 blocks (former shard_blocks)": {"blocks": 128},
     "batch 16 (former default)": {"batch": 16},
     "batch 256": {"batch": 256},
-    "no streaming_split (one reader)": {"split": False},
+    "streaming_split (former DDP split)": {"split": "streaming"},
+    "no split (one reader)": {"split": "none"},
 }
 
 
 def run_variant(store: Any, materialize: bool = True, blocks: int | None = None,
-                batch: int | None = None, split: bool = True) -> dict[str, Any]:  # fmt: skip
-    from raytrack.store.stream import DEFAULT_BATCH_ROWS, iter_dataset_rows, trial_dataset
+                batch: int | None = None, split: str = "materialized") -> dict[str, Any]:  # fmt: skip
+    from raytrack.store.stream import (
+        DEFAULT_BATCH_ROWS,
+        iter_dataset_rows,
+        split_materialized,
+        trial_dataset,
+    )
 
     ids = store.ids()
     if blocks is None:
@@ -46,15 +52,21 @@ def run_variant(store: Any, materialize: bool = True, blocks: int | None = None,
     else:
         dataset = store.dataset(ids=ids, override_num_blocks=blocks)
         dataset = dataset.materialize() if materialize else dataset
-    source = dataset.streaming_split(1, equal=False)[0] if split else dataset
+    if split == "materialized" and materialize:  # both shards, read in turn
+        sources = split_materialized(dataset, 2)
+    elif split == "none":
+        sources = [dataset]
+    else:
+        sources = dataset.streaming_split(1, equal=False)
     result: dict[str, Any] = {"blocks": dataset.num_blocks() if materialize else blocks}
     for epoch in (1, 2, 3):
         start, events = time.perf_counter(), 0
-        rows = iter_dataset_rows(source, batch_rows=batch or DEFAULT_BATCH_ROWS, key=store.key,
-                                 finite=store.finite_columns)  # fmt: skip
-        for row in rows:
-            to_tensors(row)
-            events += 1
+        for source in sources:
+            rows = iter_dataset_rows(source, batch_rows=batch or DEFAULT_BATCH_ROWS,
+                                     key=store.key, finite=store.finite_columns)  # fmt: skip
+            for row in rows:
+                to_tensors(row)
+                events += 1
         result[f"events_per_s_{epoch}"] = events / (time.perf_counter() - start)
     return result
 

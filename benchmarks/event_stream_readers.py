@@ -115,23 +115,25 @@ def read_trial_pyarrow(store_path: str, **_: Any) -> Callable[[], Iterator[dict[
 def read_ray_data_ddp(
     store_path: str, workers: int = 2, split: bool = True, **_: Any
 ) -> Callable[[], Iterator[dict[str, Any]]]:
-    """A DDP worker's path as raytrack runs it (one worker consuming here): the trial's dataset
-    (:func:`trial_dataset`: every column, blocks for ``workers``, read once), split as
-    ``ExactlyOnceDataConfig`` splits it, rows as ``_worker_loop`` makes them. The dataset is
-    built and read on the first epoch, so epoch 1 includes the read. ``split=False``: the same
-    dataset iterated directly, as a single-worker trial streaming through Ray Data would."""
+    """The DDP workers' path as raytrack runs it, all shards consumed here in turn: the trial's
+    dataset (:func:`trial_dataset`: every column, blocks for ``workers``, read once), split as
+    ``ExactlyOnceDataConfig`` splits it (:func:`split_materialized`), rows as ``_worker_loop``
+    makes them. The dataset is built and read on the first epoch, so epoch 1 includes the read.
+    ``split=False``: the dataset iterated whole, as a single-worker trial streaming through Ray
+    Data would."""
     from raytrack.store.sample_store import SampleStore
-    from raytrack.store.stream import iter_dataset_rows, trial_dataset
+    from raytrack.store.stream import iter_dataset_rows, split_materialized, trial_dataset
 
     store = SampleStore(store_path)
-    shard: list[Any] = []
+    shards: list[Any] = []
 
     def epoch() -> Iterator[dict[str, Any]]:
-        if not shard:
+        if not shards:
             dataset = trial_dataset(store, store.ids(), workers)
-            shard.append(dataset.streaming_split(1, equal=False)[0] if split else dataset)
-        rows = iter_dataset_rows(shard[0], key=store.key, finite=store.finite_columns)
-        return (to_tensors(row) for row in rows)
+            shards.extend(split_materialized(dataset, workers) if split else [dataset])
+        for shard in shards:
+            for row in iter_dataset_rows(shard, key=store.key, finite=store.finite_columns):
+                yield to_tensors(row)
 
     return epoch
 
@@ -171,7 +173,7 @@ READERS: dict[str, Callable[..., Callable[[], Iterator[dict[str, Any]]]]] = {
 READER_NAMES = {
     "iter_rows": "store, pyarrow `iter_rows` (hit columns)",
     "trial_pyarrow": "single-worker trial path: pyarrow `iter_rows`, all columns",
-    "ray_data_ddp": "DDP path: `trial_dataset` (read once) + `streaming_split`, all columns",
+    "ray_data_ddp": "DDP path: `trial_dataset` (read once) + `split_materialized`, 2 shards",
     "ray_data_trial": "single-worker via Ray Data: `trial_dataset`, no split, all columns",
     "ray_data": "store, Ray Data `dataset()` re-read per epoch (hit columns)",
     "ray_data_v2": "store, Ray Data `dataset(datasource_v2=True)`",

@@ -31,6 +31,7 @@ __all__ = [
     "shard_data_config",
     "split_event_ids",
     "split_ids",
+    "split_materialized",
     "trial_dataset",
 ]
 
@@ -164,6 +165,31 @@ def trial_dataset(
     return dataset.materialize() if materialize and ids else dataset
 
 
+def _is_materialized(dataset: Any) -> bool:
+    from ray.data.dataset import MaterializedDataset
+
+    return isinstance(dataset, MaterializedDataset)
+
+
+def split_materialized(dataset: ray.data.Dataset, world_size: int) -> list[ray.data.DataIterator]:
+    """One iterator per worker over a materialized dataset: every row in exactly one shard,
+    shard sizes within one row of each other, the same shards every epoch.
+
+    Iterating a materialized shard reads its blocks from the object store with no executor or
+    coordinator per epoch; ``streaming_split`` routes every block through a coordinator actor
+    and starts a new execution each epoch, which measured 2x slower
+    (``benchmarks/event_stream.md``). The rows of a shard stay with its worker across epochs;
+    the loop shuffles within it.
+    """
+    if world_size < 1:
+        raise ValueError(f"world_size must be at least 1, but got world_size={world_size}")
+    if world_size == 1:
+        return [dataset.iterator()]
+    rows = dataset.count()
+    cuts = [rows * rank // world_size for rank in range(1, world_size)]
+    return [part.iterator() for part in dataset.split_at_indices(cuts)]
+
+
 def _data_config_class() -> type:
     from ray.train import DataConfig
 
@@ -171,9 +197,11 @@ def _data_config_class() -> type:
         """``ray.train.DataConfig`` whose shards hold every row exactly once per epoch.
 
         Ray Train's default splits with ``streaming_split(..., equal=True)``, which may drop
-        rows to give each worker the same count. This one splits with ``equal=False``: rows are
-        handed out dynamically, so each row reaches exactly one worker per epoch and workers
-        may get different numbers of rows (the training loop must tolerate uneven shards).
+        rows to give each worker the same count. This one splits a materialized dataset
+        (:func:`trial_dataset`) with :func:`split_materialized`: fixed shards whose sizes differ
+        by at most one row. Any other dataset it splits with ``streaming_split(equal=False)``:
+        rows are handed out dynamically, so each row reaches exactly one worker per epoch and
+        workers may get different numbers of rows (the loop tolerates uneven shards).
         """
 
         def configure(
@@ -193,6 +221,10 @@ def _data_config_class() -> type:
             )
             hints = worker_node_ids if getattr(self, "_enable_shard_locality", True) else None
             for name, dataset in datasets.items():
+                if name in to_split and _is_materialized(dataset):
+                    for rank, split in enumerate(split_materialized(dataset, world_size)):
+                        output[rank][name] = split
+                    continue
                 dataset = dataset.copy(dataset)
                 dataset.context.execution_options = self._options_for(name)
                 if name in to_split:

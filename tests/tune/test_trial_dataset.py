@@ -13,6 +13,7 @@ from raytrack.store.stream import (
     iter_dataset_rows,
     shard_blocks,
     split_ids,
+    split_materialized,
     trial_dataset,
 )
 
@@ -70,3 +71,23 @@ def test_ray_data_samples_equal_the_single_worker_samples(
 def test_an_empty_split_gives_an_empty_dataset(ray_session, simulated_store) -> None:
     store = SampleStore(simulated_store(12, seed=5))
     assert list(iter_dataset_rows(trial_dataset(store, [], workers=2))) == []
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_materialized_shards_hold_each_row_once_and_differ_by_at_most_one(
+    ray_session, simulated_store, workers: int
+) -> None:
+    store = SampleStore(simulated_store(12, seed=5))
+    train, _, _ = split_ids(store.ids(), (0.75, 0.25, 0.0), seed=1)
+    shards = split_materialized(trial_dataset(store, train, workers=workers), workers)
+    assert len(shards) == workers
+    for epoch in range(2):  # the same shards every epoch
+        seen = [[row[store.key] for row in iter_dataset_rows(shard)] for shard in shards]
+        together = [key for keys in seen for key in keys]
+        assert sorted(together) == train and len(set(together)) == len(train), f"epoch {epoch}"
+        sizes = [len(keys) for keys in seen]
+        assert max(sizes) - min(sizes) <= 1, sizes
+    with pytest.raises(ValueError, match="world_size must be at least 1, but got world_size=0"):
+        split_materialized(trial_dataset(store, train, workers=1), 0)
