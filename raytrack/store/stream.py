@@ -37,7 +37,7 @@ __all__ = [
 
 DEFAULT_BATCH_ROWS = 64
 """Rows per Ray Data batch in :func:`iter_dataset_rows` (~3 MB of hit columns at 1.5k hits;
-measured on materialized blocks, 64 streamed 1.4x faster than 16 and as fast as 256)."""
+measured on materialized blocks, 16 was no faster and 256 about as fast)."""
 
 BLOCKS_PER_WORKER = 8
 """Blocks per Ray Train worker of a DDP trial's dataset (:func:`shard_blocks`)."""
@@ -134,8 +134,8 @@ def shard_blocks(rows: int, workers: int, files: int = 1) -> int:
     Ray hands whole blocks to workers, each block to whichever worker asks next, so a shard
     is uneven by up to about one block; :data:`BLOCKS_PER_WORKER` blocks per worker keep that
     to an eighth of a worker's share. More, smaller blocks cost more than they balance: each
-    block is a round trip through the split's coordinator actor (measured with 128 blocks of
-    8 events, 6x slower than 4 blocks; ``benchmarks/event_stream.md``). A file is at least
+    block is a round trip (a task, an object, a fetch): 128 blocks of 8 events streamed
+    2-3x slower than 16 (``benchmarks/results/event_stream_profile.json``). A file is at least
     one read task, hence one block.
     """
     if workers < 1:
@@ -156,7 +156,7 @@ def trial_dataset(
     Blocks are sized by :func:`shard_blocks`. With ``materialize`` (the default) the Parquet
     files are read and decoded once, here, into Ray's object store (which spills to disk when
     full, so memory stays bounded), and every epoch streams those blocks: measured on the
-    event layout, epoch 2 ran 5-8x faster than re-reading the Parquet files each epoch
+    event layout, epochs 2 and 3 ran 2-5x faster than re-reading the Parquet files each epoch
     (``benchmarks/event_stream.md``). Without it, each epoch re-reads the files.
     """
     ids = list(ids)
@@ -177,8 +177,8 @@ def split_materialized(dataset: ray.data.Dataset, world_size: int) -> list[ray.d
 
     Iterating a materialized shard reads its blocks from the object store with no executor or
     coordinator per epoch; ``streaming_split`` routes every block through a coordinator actor
-    and starts a new execution each epoch, which measured 2x slower
-    (``benchmarks/event_stream.md``). The rows of a shard stay with its worker across epochs;
+    and starts a new execution each epoch (its first epoch measured ~0.1k events/s;
+    later epochs within noise of these shards, ``benchmarks/event_stream.md``). The rows of a shard stay with its worker across epochs;
     the loop shuffles within it.
     """
     if world_size < 1:
