@@ -102,6 +102,46 @@ def read_ray_data(
     )
 
 
+def read_trial_pyarrow(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
+    """A single-worker trial's path as raytrack runs it: every stored column, pyarrow."""
+    from raytrack.store.sample_store import SampleStore
+    from raytrack.tune.trainable import store_row_source
+
+    ids = SampleStore(store_path).ids()
+    source = store_row_source(store_path, {"train": ids})
+    return lambda: (to_tensors(row) for row in source("train", 0))
+
+
+def read_ray_data_ddp(
+    store_path: str, workers: int = 2, split: bool = True, **_: Any
+) -> Callable[[], Iterator[dict[str, Any]]]:
+    """The DDP workers' path as raytrack runs it, all shards consumed here in turn: the trial's
+    dataset (:func:`trial_dataset`: every column, blocks for ``workers``, read once), split as
+    ``ExactlyOnceDataConfig`` splits it (:func:`split_materialized`), rows as ``_worker_loop``
+    makes them. The dataset is built and read on the first epoch, so epoch 1 includes the read.
+    ``split=False``: the dataset iterated whole, as a single-worker trial streaming through Ray
+    Data would."""
+    from raytrack.store.sample_store import SampleStore
+    from raytrack.store.stream import iter_dataset_rows, split_materialized, trial_dataset
+
+    store = SampleStore(store_path)
+    shards: list[Any] = []
+
+    def epoch() -> Iterator[dict[str, Any]]:
+        if not shards:
+            dataset = trial_dataset(store, store.ids(), workers)
+            shards.extend(split_materialized(dataset, workers) if split else [dataset])
+        for shard in shards:
+            for row in iter_dataset_rows(shard, key=store.key, finite=store.finite_columns):
+                yield to_tensors(row)
+
+    return epoch
+
+
+def read_ray_data_trial(store_path: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
+    return read_ray_data_ddp(store_path, workers=1, split=False)
+
+
 def read_ray_data_v2(store_path: str, **kwargs: Any) -> Callable[[], Iterator[dict[str, Any]]]:
     return read_ray_data(store_path, datasource_v2=True, **kwargs)
 
@@ -121,6 +161,9 @@ def read_pyg(pyg_dir: str, **_: Any) -> Callable[[], Iterator[dict[str, Any]]]:
 
 READERS: dict[str, Callable[..., Callable[[], Iterator[dict[str, Any]]]]] = {
     "iter_rows": read_iter_rows,
+    "trial_pyarrow": read_trial_pyarrow,
+    "ray_data_ddp": read_ray_data_ddp,
+    "ray_data_trial": read_ray_data_trial,
     "ray_data": read_ray_data,
     "ray_data_v2": read_ray_data_v2,
     "pyg": read_pyg,
@@ -128,8 +171,11 @@ READERS: dict[str, Callable[..., Callable[[], Iterator[dict[str, Any]]]]] = {
 """Each reader returns a function that yields one epoch of model-ready samples."""
 
 READER_NAMES = {
-    "iter_rows": "store, pyarrow `iter_rows`",
-    "ray_data": "store, Ray Data `dataset()`",
+    "iter_rows": "store, pyarrow `iter_rows` (hit columns)",
+    "trial_pyarrow": "single-worker trial path: pyarrow `iter_rows`, all columns",
+    "ray_data_ddp": "DDP path: `trial_dataset` (read once) + `split_materialized`, 2 shards",
+    "ray_data_trial": "single-worker via Ray Data: `trial_dataset`, no split, all columns",
+    "ray_data": "store, Ray Data `dataset()` re-read per epoch (hit columns)",
     "ray_data_v2": "store, Ray Data `dataset(datasource_v2=True)`",
     "pyg": "PyG `torch.load` per event",
 }

@@ -4,6 +4,9 @@
   its former name, kept as an alias).
 - :func:`iter_dataset_rows`: Ray Data batches (pyarrow tables, one row per sample) turned into
   rows (:mod:`raytrack.store.rows`) by zero-copy list slicing.
+- :func:`trial_dataset`: a split's dataset as a DDP trial reads it: blocks sized for sharding,
+  read from Parquet once per trial (materialized into Ray's object store), so epochs after the
+  first stream from the object store instead of decoding Parquet again.
 - :func:`shard_data_config`: the ``ray.train.DataConfig`` under which each row reaches exactly
   one Ray Train worker per epoch.
 """
@@ -22,10 +25,22 @@ if TYPE_CHECKING:
     import ray.data
     import ray.train
 
-__all__ = ["iter_dataset_rows", "shard_data_config", "split_event_ids", "split_ids"]
+__all__ = [
+    "iter_dataset_rows",
+    "shard_blocks",
+    "shard_data_config",
+    "split_event_ids",
+    "split_ids",
+    "split_materialized",
+    "trial_dataset",
+]
 
-DEFAULT_BATCH_ROWS = 16
-"""Rows per Ray Data batch in :func:`iter_dataset_rows` (~0.8 MB of hit columns at 1.5k hits)."""
+DEFAULT_BATCH_ROWS = 64
+"""Rows per Ray Data batch in :func:`iter_dataset_rows` (~3 MB of hit columns at 1.5k hits;
+measured on materialized blocks, 16 was no faster and 256 about as fast)."""
+
+BLOCKS_PER_WORKER = 8
+"""Blocks per Ray Train worker of a DDP trial's dataset (:func:`shard_blocks`)."""
 
 
 def split_ids(
@@ -113,6 +128,68 @@ def iter_dataset_rows(
         yield from table_rows(table, key)
 
 
+def shard_blocks(rows: int, workers: int, files: int = 1) -> int:
+    """Ray Data blocks for a dataset of ``rows`` rows in ``files`` files shared by ``workers``.
+
+    Ray hands whole blocks to workers, each block to whichever worker asks next, so a shard
+    is uneven by up to about one block; :data:`BLOCKS_PER_WORKER` blocks per worker keep that
+    to an eighth of a worker's share. More, smaller blocks cost more than they balance: each
+    block is a round trip (a task, an object, a fetch): 128 blocks of 8 events streamed
+    2-3x slower than 16 (``benchmarks/results/event_stream_profile.json``). A file is at least
+    one read task, hence one block.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, but got workers={workers}")
+    return max(1, files, min(rows, BLOCKS_PER_WORKER * workers))
+
+
+def trial_dataset(
+    store: Any,
+    ids: Iterable[int],
+    workers: int,
+    *,
+    materialize: bool = True,
+    columns: Sequence[str] | None = None,
+) -> ray.data.Dataset:
+    """The dataset of one split of a DDP trial, read from ``store`` (a ``SampleStore``).
+
+    Blocks are sized by :func:`shard_blocks`. With ``materialize`` (the default) the Parquet
+    files are read and decoded once, here, into Ray's object store (which spills to disk when
+    full, so memory stays bounded), and every epoch streams those blocks: measured on the
+    event layout, epochs 2 and 3 ran 2-5x faster than re-reading the Parquet files each epoch
+    (``benchmarks/event_stream.md``). Without it, each epoch re-reads the files.
+    """
+    ids = list(ids)
+    blocks = shard_blocks(len(store), workers, len(store.files))
+    dataset = store.dataset(ids=ids, columns=columns, override_num_blocks=blocks)
+    return dataset.materialize() if materialize and ids else dataset
+
+
+def _is_materialized(dataset: Any) -> bool:
+    from ray.data.dataset import MaterializedDataset
+
+    return isinstance(dataset, MaterializedDataset)
+
+
+def split_materialized(dataset: ray.data.Dataset, world_size: int) -> list[ray.data.DataIterator]:
+    """One iterator per worker over a materialized dataset: every row in exactly one shard,
+    shard sizes within one row of each other, the same shards every epoch.
+
+    Iterating a materialized shard reads its blocks from the object store with no executor or
+    coordinator per epoch; ``streaming_split`` routes every block through a coordinator actor
+    and starts a new execution each epoch (its first epoch measured ~0.1k events/s;
+    later epochs within noise of these shards, ``benchmarks/event_stream.md``). The rows of a shard stay with its worker across epochs;
+    the loop shuffles within it.
+    """
+    if world_size < 1:
+        raise ValueError(f"world_size must be at least 1, but got world_size={world_size}")
+    if world_size == 1:
+        return [dataset.iterator()]
+    rows = dataset.count()
+    cuts = [rows * rank // world_size for rank in range(1, world_size)]
+    return [part.iterator() for part in dataset.split_at_indices(cuts)]
+
+
 def _data_config_class() -> type:
     from ray.train import DataConfig
 
@@ -120,9 +197,11 @@ def _data_config_class() -> type:
         """``ray.train.DataConfig`` whose shards hold every row exactly once per epoch.
 
         Ray Train's default splits with ``streaming_split(..., equal=True)``, which may drop
-        rows to give each worker the same count. This one splits with ``equal=False``: rows are
-        handed out dynamically, so each row reaches exactly one worker per epoch and workers
-        may get different numbers of rows (the training loop must tolerate uneven shards).
+        rows to give each worker the same count. This one splits a materialized dataset
+        (:func:`trial_dataset`) with :func:`split_materialized`: fixed shards whose sizes differ
+        by at most one row. Any other dataset it splits with ``streaming_split(equal=False)``:
+        rows are handed out dynamically, so each row reaches exactly one worker per epoch and
+        workers may get different numbers of rows (the loop tolerates uneven shards).
         """
 
         def configure(
@@ -142,6 +221,10 @@ def _data_config_class() -> type:
             )
             hints = worker_node_ids if getattr(self, "_enable_shard_locality", True) else None
             for name, dataset in datasets.items():
+                if name in to_split and _is_materialized(dataset):
+                    for rank, split in enumerate(split_materialized(dataset, world_size)):
+                        output[rank][name] = split
+                    continue
                 dataset = dataset.copy(dataset)
                 dataset.context.execution_options = self._options_for(name)
                 if name in to_split:

@@ -17,7 +17,6 @@ under ``"experiment"``, so loggers record the complete configuration of every ru
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -198,18 +197,6 @@ def ddp_run_name(experiment_name: str, trial_id: str) -> str:
     return f"{experiment_name}-ddp-{trial_id}"
 
 
-def shard_blocks(store_events: int, workers: int) -> int:
-    """Ray Data blocks for a DDP trial's datasets.
-
-    Ray hands whole blocks to workers, greedily to the one with the fewest rows so far; blocks
-    of a few events keep the shards balanced to about one event (balanced shards keep DDP
-    workers in step), while big stores keep blocks of hundreds of events for throughput.
-    """
-    from raytrack.store.sample_store import DATASET_BLOCK_ROWS
-
-    return max(1, math.ceil(store_events / DATASET_BLOCK_ROWS), min(store_events, 64 * workers))
-
-
 def _run_ddp(
     experiment: Experiment,
     store_path: str,
@@ -226,7 +213,7 @@ def _run_ddp(
     from ray.tune.integration.ray_train import TuneReportCallback
 
     from raytrack.store.sample_store import SampleStore
-    from raytrack.store.stream import shard_data_config
+    from raytrack.store.stream import shard_data_config, trial_dataset
     from raytrack.tune.resources import worker_resources
 
     train = experiment.train
@@ -251,11 +238,9 @@ def _run_ddp(
         scaling_config=ray.train.ScalingConfig(
             num_workers=train.workers, use_gpu=use_gpu, resources_per_worker=resources
         ),
+        # read once per trial: epochs stream the decoded blocks from the object store
         datasets={
-            split: store.dataset(
-                ids=splits[split], override_num_blocks=shard_blocks(len(store), train.workers)
-            )
-            for split in ("train", "val")
+            split: trial_dataset(store, splits[split], train.workers) for split in ("train", "val")
         },
         dataset_config=shard_data_config(),
         run_config=ray.train.RunConfig(

@@ -10,7 +10,7 @@ import pytest
 
 from raytrack.store.columns import Column, StoreSchema
 from raytrack.store.sample_store import SampleStore
-from raytrack.store.stream import iter_dataset_rows, shard_data_config, split_ids
+from raytrack.store.stream import iter_dataset_rows, shard_data_config, split_ids, trial_dataset
 from raytrack.store.writing import write_store
 
 SCHEMA = StoreSchema(
@@ -108,7 +108,8 @@ def test_two_workers_see_each_event_exactly_once_per_epoch(
         _train_loop,
         train_loop_config={"epochs": 2, "out": str(out)},
         scaling_config=ScalingConfig(num_workers=2, resources_per_worker={"CPU": 0.5}),
-        datasets={"train": small_store.dataset(ids=train_ids)},
+        # as a DDP trial reads it: materialized once, 16 blocks over 4 files
+        datasets={"train": trial_dataset(small_store, train_ids, workers=2)},
         dataset_config=shard_data_config(),
         run_config=RunConfig(
             name="exactly_once", storage_path=str(tmp_path / "results"),
