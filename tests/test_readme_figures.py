@@ -23,7 +23,12 @@ QUOTED = {
     "multinode_utilisation": ROOT / "benchmarks" / "README.md",
     "simulation_vs_real": ROOT / "README.md",
     "sweep_overhead": ROOT / "benchmarks" / "README.md",
+    "asha_vs_random": ROOT / "benchmarks" / "README.md",
+    "asha_vs_random_rf4": ROOT / "benchmarks" / "README.md",
+    "asha_vs_random_rf8": ROOT / "benchmarks" / "README.md",
 }
+BENCHMARK = {"asha_vs_random_rf4": "asha_vs_random", "asha_vs_random_rf8": "asha_vs_random"}
+"""The benchmark of a result file named otherwise (another run of the same benchmark)."""
 
 
 def table_rows(page: str) -> list[str]:
@@ -34,7 +39,10 @@ def table_rows(page: str) -> list[str]:
 
 def benchmark_page(stem: str, result: dict) -> str:
     """The table page the benchmark ``benchmarks/<stem>.py`` writes for ``result``."""
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "benchmarks" / f"{stem}.py")
+    module_name = BENCHMARK.get(stem, stem)
+    spec = importlib.util.spec_from_file_location(
+        module_name, ROOT / "benchmarks" / f"{module_name}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.markdown(result)

@@ -161,9 +161,10 @@ class TuneSchedulerSection(Section):
     """Epochs every trial runs before ASHA may stop it."""
     reduction_factor: float = Field(4.0, gt=1)
     """Rung to rung, ASHA keeps the best ``1 / reduction_factor`` of the trials. 4 is Ray Tune's
-    and Optuna's default; measured against full-budget random search on the same trials
-    (``benchmarks/asha_vs_random.py``, 32 trials of 16 epochs), 4 used fewer trial-epochs than
-    raytrack's former default 2 and reached the same best metric."""
+    and Optuna's default. Against full-budget random search on the same 32 trials of 16 epochs
+    (``benchmarks/asha_vs_random.py``, 3 seeds) 4 spent 0.24 of its trial-epochs, raytrack's
+    former default 2 spent 0.29, with the same or a better best metric (see benchmarks/README.md:
+    neither kept a trial that ranked low early and best late)."""
     brackets: int = Field(1, ge=1)
     max_t: int | None = Field(None, ge=1)
     """Epochs at which ASHA's top rung sits; default ``train.max_epochs``."""
